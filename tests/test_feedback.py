@@ -1,0 +1,141 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from coursekit.feedback import (
+    DEFAULT_WEIGHTS, IdMap, build_feedback, confidence_values, heldout_matrix,
+    split_by_week, split_random, validate_listens,
+)
+
+
+def log(rows):
+    return pd.DataFrame(rows, columns=["user_id", "track_id", "week", "streams", "saved", "artist_page_visits"])
+
+
+TOY = log([
+    (1, 10, 0, 3, 1, 0),   # r = 3 + 5 = 8
+    (1, 11, 0, 1, 0, 0),   # r = 1
+    (1, 11, 1, 2, 0, 1),   # r = 2 + 2 = 4  -> pair (1, 11) sums to 5
+    (2, 10, 1, 1, 0, 0),   # r = 1
+])
+
+
+def test_preference_strength_and_confidence_by_hand():
+    fb = build_feedback(TOY, alpha=2.0, epsilon=1.0)
+    assert fb.users.ids.tolist() == [1, 2]
+    assert fb.tracks.ids.tolist() == [10, 11]
+    np.testing.assert_array_equal(fb.strength.toarray(), [[8.0, 5.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(fb.preference.toarray(), [[1, 1], [1, 0]])
+    expected = 1 + 2.0 * np.log(1 + np.array([8.0, 5.0, 1.0]))
+    np.testing.assert_allclose(fb.confidence.data, expected)
+    np.testing.assert_allclose(fb.scaled.data, np.log1p([8.0, 5.0, 1.0]))
+    assert fb.density == pytest.approx(3 / 4)
+
+
+def test_linear_confidence_and_weights():
+    fb = build_feedback(TOY, alpha=0.5, scale="linear", weights={"streams": 1.0, "saved": 0.0, "artist_page_visits": 0.0})
+    np.testing.assert_array_equal(fb.strength.toarray(), [[3.0, 3.0], [1.0, 0.0]])
+    np.testing.assert_allclose(fb.confidence.data, [2.5, 2.5, 1.5])
+    assert confidence_values(4.0, alpha=0.5, scale="linear") == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="scale"):
+        confidence_values(1.0, scale="square")
+
+
+def test_full_catalogue_keeps_tracks_without_listens():
+    fb = build_feedback(TOY, users=[1, 2, 3], tracks=[10, 11, 12])
+    assert fb.shape == (3, 3)
+    assert fb.report["users_without_listens"] == 1
+    assert fb.report["tracks_without_listens"] == 1
+    assert fb.users.index(3) == 2 and fb.tracks.id(2) == 12
+
+
+def test_duplicates_are_summed_and_reported():
+    doubled = pd.concat([TOY, TOY.iloc[[0]]], ignore_index=True)
+    fb = build_feedback(doubled, alpha=1.0)
+    assert fb.report["duplicate_rows_merged"] == 1
+    assert fb.strength[0, 0] == pytest.approx(16.0)
+
+
+def test_the_lectures_two_users():
+    # A likes P, Q, R, S; B likes Q, R, S, T: suggest T to A and P to B.
+    rows = [("A", s) for s in "PQRS"] + [("B", s) for s in "QRST"]
+    songs = list("PQRST")
+    listens = log([(0 if u == "A" else 1, songs.index(s), 0, 1, 0, 0) for u, s in rows])
+    P = build_feedback(listens).preference.toarray()
+    overlap = P[0] @ P[1]
+    assert overlap == 3  # Q, R, S
+    suggest_a = [songs[i] for i in np.flatnonzero((P[1] == 1) & (P[0] == 0))]
+    suggest_b = [songs[i] for i in np.flatnonzero((P[0] == 1) & (P[1] == 0))]
+    assert (suggest_a, suggest_b) == (["T"], ["P"])
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("streams", -1, r"'streams' has 1 negative"),
+    ("saved", np.nan, r"'saved' has 1 missing"),
+    ("artist_page_visits", np.inf, r"'artist_page_visits' has 1 infinite"),
+    ("week", 0.5, r"'week' must hold whole numbers"),
+])
+def test_bad_values_name_the_column_and_count(column, value, message):
+    bad = TOY.copy()
+    bad[column] = bad[column].astype(float)
+    bad.loc[2, column] = value
+    with pytest.raises(ValueError, match=message):
+        build_feedback(bad)
+
+
+def test_wrong_dtype_missing_column_empty_and_unknown_ids():
+    bad = TOY.astype({"streams": object})
+    bad.loc[1, "streams"] = "many"
+    with pytest.raises(ValueError, match=r"'streams' has dtype object.*1 row\(s\) are not numbers.*'many'"):
+        build_feedback(bad)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['saved'\]"):
+        build_feedback(TOY.drop(columns="saved"))
+    with pytest.raises(ValueError, match="empty"):
+        build_feedback(TOY.iloc[:0])
+    with pytest.raises(ValueError, match=r"'track_id' has 2 row\(s\) with ids not in the tracks table"):
+        build_feedback(TOY, tracks=[11, 12])
+    with pytest.raises(ValueError, match="DataFrame"):
+        build_feedback(TOY.to_numpy())
+    with pytest.raises(ValueError, match="weights"):
+        build_feedback(TOY, weights={"streams": -1.0})
+
+
+def test_idmap_unknown_ids():
+    m = IdMap(np.array([5, 7, 9]), "user_id")
+    assert m.index([9, 5]).tolist() == [2, 0]
+    with pytest.raises(KeyError, match=r"unknown user_id: \[8\]"):
+        m.index([5, 8])
+    with pytest.raises(ValueError, match="unique"):
+        IdMap(np.array([1, 1]))
+
+
+def test_split_by_week():
+    train, test = split_by_week(TOY)
+    assert train["week"].tolist() == [0, 0] and test["week"].tolist() == [1, 1]
+    with pytest.raises(ValueError, match="test_weeks"):
+        split_by_week(TOY, test_weeks=2)
+
+
+def test_split_random_per_user_is_reproducible_and_keeps_a_track():
+    rows = [(u, t, w, 1, 0, 0) for u in (1, 2) for t in range(10) for w in (0, 1)] + [(3, 0, 0, 1, 0, 0)]
+    listens = log(rows)
+    train, test = split_random(listens, test_fraction=0.3, random_state=1)
+    again, _ = split_random(listens, test_fraction=0.3, random_state=1)
+    pd.testing.assert_frame_equal(train, again)
+    held = test.drop_duplicates(["user_id", "track_id"]).groupby("user_id").size()
+    assert held.to_dict() == {1: 3, 2: 3}  # 30 % of 10 tracks, user 3 keeps their only track
+    # a held-out pair is held out in all its weeks
+    assert not set(map(tuple, train[["user_id", "track_id"]].values)) & set(map(tuple, test[["user_id", "track_id"]].values))
+
+
+def test_heldout_matrix_keeps_only_new_tracks():
+    train, test = split_by_week(TOY)
+    fb = build_feedback(train, users=[1, 2], tracks=[10, 11])
+    held = heldout_matrix(test, fb)
+    # user 1 replayed track 11 (not new); user 2 found track 10 (new)
+    np.testing.assert_array_equal(held.toarray(), [[0, 0], [1, 0]])
+    assert heldout_matrix(test, fb, only_new=False).nnz == 2
+
+
+def test_default_weights_value_saves_over_streams():
+    assert DEFAULT_WEIGHTS["saved"] > DEFAULT_WEIGHTS["streams"]
