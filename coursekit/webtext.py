@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import random
 import re
-import string
 
 import numpy as np
 import pandas as pd
