@@ -17,8 +17,9 @@ Matrices are ``scipy.sparse.csr_matrix``, users × tracks, as in ``implicit``.
 Row and column positions map to ids through :class:`IdMap`.
 
 Duplicate rule: rows with the same (user_id, track_id, week) are **summed**
-(two log lines for the same week are two halves of the same listening), and the
-number of merged rows is reported in :attr:`Feedback.report`.
+(two log lines for the same week are two halves of the same listening), except
+``saved``, which is a flag and stays at most 1; the number of merged rows is
+reported in :attr:`Feedback.report`.
 """
 
 from __future__ import annotations
@@ -204,6 +205,8 @@ def validate_listens(listens: pd.DataFrame, *, users=None, tracks=None,
     for col in _KEYS:
         frame[col] = frame[col].astype(np.int64)
     merged = frame.groupby(list(_KEYS), as_index=False, sort=True)[list(signals)].sum()
+    if "saved" in merged.columns:
+        merged["saved"] = merged["saved"].clip(upper=1)  # a save is a flag: saving twice is still one save
     report = {"rows_in": len(frame), "duplicate_rows_merged": len(frame) - len(merged), "rows_out": len(merged)}
     return merged, report
 

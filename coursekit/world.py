@@ -174,8 +174,8 @@ class World:
             ("documents", len(self.documents)),
             ("artists never written about", len(self.artists) - documented),
         ]
-        return pd.DataFrame({"value": pd.Series([v for _, v in rows], dtype=object)},
-                            index=pd.Index([w for w, _ in rows], name="what"))
+        index = pd.Index([w for w, _ in rows], name="what")
+        return pd.DataFrame({"value": pd.Series([v for _, v in rows], index=index, dtype=object)})
 
 
 @dataclass
@@ -420,9 +420,9 @@ def _simulate_chunk(cfg, rng, mix, x, activity, p_active, loyalty, t_vec, t_pop,
             hit = lib_key[pos] == key
             new_key = ~hit
             already_saved[hit] = lib_saved[pos[hit]]
-        p_save = _sigmoid(-4.2 + 6.0 * (wz - 0.35)) * np.where(new_key, 1.0, 0.4)
+        p_save = _sigmoid(-7.0 + 6.0 * (wz - 0.35)) * np.where(new_key, 1.0, 0.4)
         saved = (rng.random(k) < p_save) & ~already_saved
-        visits = rng.poisson(0.03 * np.exp(3.0 * (wz - 0.35)).clip(0, 30))
+        visits = rng.poisson(0.012 * np.exp(3.0 * (wz - 0.35)).clip(0, 30))
         weeks.append((wu + user_offset, wt, streams, saved, visits))
 
         # grow the library (kept sorted by key for the lookups above)

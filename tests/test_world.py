@@ -17,6 +17,13 @@ def test_same_seed_same_tables(tiny):
     np.testing.assert_array_equal(truth.user_vectors, truth2.user_vectors)
 
 
+def test_summary_has_every_value(tiny):
+    world, _ = tiny
+    summary = world.summary()["value"]
+    assert summary.notna().all()
+    assert summary["users"] == 300 and summary["tracks"] == 800
+
+
 def test_other_seed_other_listens(tiny):
     world, _ = tiny
     other, _ = generate_world("tiny", seed=7)
