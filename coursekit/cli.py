@@ -8,8 +8,10 @@ committed files byte for byte.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 
 def _world(args) -> int:
@@ -30,6 +32,75 @@ def _world(args) -> int:
     return 0
 
 
+def _mixtape(args) -> int:
+    import pandas as pd
+
+    from .datasets import load_world
+    from .mixtape import trained, write_picture
+
+    if args.user is None and not args.all:
+        print("coursekit mixtape: give --user ID (one listener) or --all (every listener)", file=sys.stderr)
+        return 2
+    if args.out:
+        _check_writable(args.out)
+    say = (lambda message: print(f"  {message} ...", file=sys.stderr, flush=True))
+    start = time.perf_counter()
+    say(f"loading the {args.size} music world")
+    world = load_world(args.size)
+    model = trained(world, progress=say, audio=not args.no_audio)
+    say(f"ready in {time.perf_counter() - start:.0f} s")
+    if args.all:
+        table = model.all_mixtapes(progress=True)
+        if args.out:
+            _write_atomic(args.out, lambda path: table.to_csv(path, index=False))
+            print(f"wrote {table['user_id'].nunique():,} mixtapes ({len(table):,} songs) to {args.out}")
+        else:
+            print(table.to_string(index=False))
+        return 0
+    try:
+        table = model.mixtape(args.user)
+    except KeyError as exc:
+        ids = world.users["user_id"]
+        print(f"coursekit mixtape: {exc.args[0]}. Pick a user id between {ids.min()} and {ids.max()}, "
+              f"e.g. --user {ids.iloc[len(ids) // 2]}", file=sys.stderr)
+        return 2
+    note = table.attrs.get("note")
+    print(f"\nDiscover Weekly for user {args.user}: {len(table)} songs you have never played\n")
+    if note:
+        print(f"({note})\n")
+    with pd.option_context("display.width", 200, "display.max_colwidth", 80):
+        print(table[["position", "title", "artist", "genre", "why"]].to_string(index=False))
+    if args.out:
+        _write_atomic(args.out, lambda path: write_picture(table, path, fmt=Path(args.out).suffix))
+        print(f"\nwrote {args.out}")
+    return 0
+
+
+def _check_writable(out: str) -> None:
+    folder = Path(out).resolve().parent
+    if not folder.is_dir():
+        raise SystemExit(f"coursekit mixtape: cannot write {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise SystemExit(f"coursekit mixtape: cannot write {out}: the folder {folder} is not writable")
+    if Path(out).suffix.lower() not in (".png", ".html", ".csv"):
+        raise SystemExit(f"coursekit mixtape: --out must end in .png, .html or .csv, got {out}")
+
+
+def _write_atomic(out: str, write) -> None:
+    """Write through a temporary file in the same folder, renamed when complete."""
+    import tempfile
+
+    target = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.resolve().parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _progress(done: int, total: int) -> None:
     print(f"  simulated {done:,} / {total:,} users", file=sys.stderr, flush=True)
 
@@ -41,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     world.add_argument("--size", default="small", choices=["tiny", "small", "large"])
     world.add_argument("--write", metavar="DIR", help="generate the world and write its files to DIR")
     world.set_defaults(func=_world)
+    mix = sub.add_parser("mixtape", help="30 songs a listener has never played but will probably love")
+    mix.add_argument("--user", type=int, help="a user_id of the world")
+    mix.add_argument("--all", action="store_true", help="every user's mixtape (use with --out FILE.csv)")
+    mix.add_argument("--out", metavar="FILE", help="write a picture (.png, .html) or, with --all, a .csv")
+    mix.add_argument("--size", default="small", choices=["tiny", "small", "large"])
+    mix.add_argument("--no-audio", action="store_true", help="skip the audio CNN (faster, no audio signal)")
+    mix.set_defaults(func=_mixtape)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -95,6 +95,7 @@ def load_world(size: str = "small", *, path: str | os.PathLike | None = None, pr
         documents=_read_documents(folder / "documents.csv.gz"),
         size=size,
         n_weeks=int(manifest["n_weeks"]),
+        fingerprint=_sha256(folder / "manifest.json"),
     )
     _check_counts(world, manifest, folder)
     return world

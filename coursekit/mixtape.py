@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["select", "listening_order"]
 
@@ -158,3 +159,668 @@ def _first_valid(items: np.ndarray, k: int) -> np.ndarray:
     if packed.shape[1] < k:
         packed = np.concatenate([packed, np.full((len(items), k - packed.shape[1]), -1)], axis=1)
     return packed
+
+
+# ------------------------------------------------------------------ the three models' signals
+#: The signals the blend combines, in order. ``cf`` collaborative filtering,
+#: ``text`` cultural similarity of the track's artist to the user's artists,
+#: ``audio`` the user's vector against the audio-predicted track vector,
+#: ``sound`` closeness to the user's usual tempo, mode and loudness,
+#: ``popularity`` log(1 + listeners), ``cold`` 1 for tracks too new for CF.
+SIGNALS = ("cf", "text", "audio", "sound", "popularity", "cold")
+#: Models a pick's reason can come from.
+MODELS = ("cf", "text", "audio")
+
+
+@dataclass
+class Profiles:
+    """What the signals need about users and tracks, from one training log.
+
+    Built by :func:`profiles`; all arrays are in ``users``/``tracks`` table order.
+    """
+
+    artist_of_track: np.ndarray      # artist position of each track
+    user_artists: object             # users × artists CSR, each row sums to 1 (share of r_ui)
+    artist_similarity: np.ndarray    # artists × artists cultural cosine (0 where no text)
+    documented: np.ndarray           # artists with a cultural vector
+    sound: np.ndarray                # tracks × 3 standardised (tempo, mode, loudness)
+    user_sound: np.ndarray           # users × 3 mean sound of what they play
+    listeners: np.ndarray            # training listeners per track
+    cold: np.ndarray                 # tracks with fewer than ``cold_listeners`` listeners
+
+
+def profiles(world, strength, culture, *, cold_listeners: int = 5) -> Profiles:
+    """Summaries of a training log for the signals.
+
+    Parameters
+    ----------
+    world : coursekit.world.World
+        For the tracks' artists and audio attributes.
+    strength : scipy.sparse.csr_matrix
+        r_ui of the training weeks (users × tracks, table order).
+    culture : coursekit.text.CulturalVectors or None
+        Fitted cultural vectors; ``None`` leaves the text signal at 0.
+    cold_listeners : int
+        A track with fewer training listeners than this is "cold": CF cannot rank it.
+    """
+    import scipy.sparse as sp
+
+    tracks, artists = world.tracks, world.artists
+    artist_pos = pd.Index(artists["artist_id"]).get_indexer(tracks["artist_id"])
+    n_artists = len(artists)
+    to_artist = sp.csr_matrix((np.ones(len(tracks)), (np.arange(len(tracks)), artist_pos)),
+                              shape=(len(tracks), n_artists))
+    ua = (strength @ to_artist).tocsr()
+    totals = np.asarray(ua.sum(axis=1)).ravel()
+    ua = sp.diags(1.0 / np.maximum(totals, 1e-12)) @ ua
+    sim = np.zeros((n_artists, n_artists))
+    documented = np.zeros(n_artists, bool)
+    if culture is not None:
+        pos = pd.Index(artists["artist_id"]).get_indexer(culture.artist_ids_)
+        V = culture.vectors_
+        sim[np.ix_(pos, pos)] = (V @ V.T).toarray()
+        documented[pos] = True
+    np.fill_diagonal(sim, 0.0)  # "like an artist you play" means another artist
+    raw = np.column_stack([tracks["tempo"], tracks["mode"], tracks["loudness"]]).astype(float)
+    sound = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+    user_sound = _user_mean(strength, sound)
+    listeners = np.asarray((strength > 0).sum(axis=0)).ravel()
+    return Profiles(artist_pos, ua, sim, documented, sound, user_sound, listeners, listeners < cold_listeners)
+
+
+def _user_mean(strength, values):
+    """Each user's r-weighted mean of per-track ``values`` (tracks × d)."""
+    totals = np.asarray(strength.sum(axis=1)).ravel()
+    return (strength @ values) / np.maximum(totals, 1e-12)[:, None]
+
+
+def signals(users, *, cf_model, profile: Profiles, audio_vectors=None) -> dict:
+    """Every signal for a batch of users against every track, as users × tracks arrays.
+
+    Parameters
+    ----------
+    users : array of int
+        User positions.
+    cf_model : fitted ALS-like model
+        ``predict(users)`` and ``user_factors_``.
+    profile : Profiles
+    audio_vectors : numpy.ndarray, optional
+        Tracks × factors item vectors predicted from audio (in the CF model's
+        space); the audio signal is 0 without them.
+    """
+    users = np.asarray(users)
+    p = profile
+    out = {"cf": np.asarray(cf_model.predict(users), dtype=float)}
+    text_by_artist = np.asarray(p.user_artists[users] @ p.artist_similarity)
+    out["text"] = text_by_artist[:, p.artist_of_track]
+    if audio_vectors is not None:
+        x = cf_model.user_factors_[users]
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        out["audio"] = x @ audio_vectors.T
+    else:
+        out["audio"] = np.zeros_like(out["cf"])
+    d = p.user_sound[users][:, None, :] - p.sound[None, :, :]
+    out["sound"] = -np.sqrt((d ** 2).sum(axis=2))
+    out["popularity"] = np.broadcast_to(np.log1p(p.listeners), out["cf"].shape)
+    out["cold"] = np.broadcast_to(p.cold.astype(float), out["cf"].shape)
+    return out
+
+
+# ------------------------------------------------------------------------------ the blend
+@dataclass
+class Blend:
+    """Logistic regression over the signals, learned on a validation week.
+
+    Each user's positives are the unheard tracks they played in the validation
+    week; negatives are ``negatives`` unheard, released tracks drawn at random.
+    Features are the signals standardised over the training pairs, plus the
+    cold-track interactions (``cold × audio``, ``cold × text``, ``cold × sound``):
+    for a track CF cannot rank, the other models must speak.
+
+    Attributes (after :meth:`fit`)
+    ------------------------------
+    features_ : list of str
+    mean_, scale_ : numpy.ndarray
+        Standardisation of each raw feature.
+    weights_ : pandas.Series
+        The learned weight of each feature (the blend, for people to read).
+    """
+
+    negatives: int = 100
+    C: float = 1.0
+    random_state: int = 0
+    use: tuple = SIGNALS
+
+    def _raw(self, sig: dict) -> dict:
+        feats = {k: sig[k] for k in SIGNALS if k in self.use}
+        cold = sig["cold"]
+        for k in ("audio", "text", "sound"):
+            if k in self.use:
+                feats[f"cold×{k}"] = cold * sig[k]
+        return feats
+
+    def fit(self, sig_pairs: dict, labels: np.ndarray) -> "Blend":
+        """Fit on per-pair signal vectors (dict of 1-D arrays) and 0/1 labels."""
+        from sklearn.linear_model import LogisticRegression
+
+        raw = self._raw(sig_pairs)
+        self.features_ = list(raw)
+        X = np.column_stack([raw[k] for k in self.features_])
+        self.mean_, self.scale_ = X.mean(axis=0), X.std(axis=0)
+        self.scale_[self.scale_ == 0] = 1.0
+        lr = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
+        lr.fit((X - self.mean_) / self.scale_, labels)
+        self.weights_ = pd.Series(lr.coef_[0], index=self.features_, name="weight")
+        self.intercept_ = float(lr.intercept_[0])
+        return self
+
+    def contributions(self, sig: dict) -> dict:
+        """Each feature's weighted, standardised contribution (arrays shaped like the signals)."""
+        raw = self._raw(sig)
+        return {k: self.weights_[k] * (raw[k] - self.mean_[j]) / self.scale_[j] for j, k in enumerate(self.features_)}
+
+    def score(self, sig: dict) -> np.ndarray:
+        """Blended score (the logit) for every pair in ``sig``."""
+        return sum(self.contributions(sig).values())
+
+    def model_contributions(self, sig: dict) -> dict:
+        """Contributions grouped by model (cf, text, audio — audio includes sound), for the reasons."""
+        parts = self.contributions(sig)
+        out = {}
+        for model, keys in (("cf", ("cf",)), ("text", ("text", "cold×text")),
+                            ("audio", ("audio", "sound", "cold×audio", "cold×sound"))):
+            present = [parts[k] for k in keys if k in parts]
+            out[model] = sum(present) if present else None
+        return out
+
+
+def candidate_pool(cf_scores: np.ndarray, cold: np.ndarray, *, size: int = 300) -> np.ndarray:
+    """Which tracks the blend may rank for each user: the ``size`` best by CF, plus every cold track.
+
+    Real recommenders work in two stages — cheap *candidate generation*, then a
+    careful *ranking* of the few hundred candidates. CF proposes the tracks it
+    knows; cold tracks (too new for CF) are always candidates, so the audio and
+    text models can speak for them. ``cf_scores`` must already be −∞ where a
+    track cannot be recommended.
+    """
+    size = min(size, cf_scores.shape[1])
+    top = np.argpartition(-cf_scores, size - 1, axis=1)[:, :size]
+    pool = np.zeros(cf_scores.shape, dtype=bool)
+    np.put_along_axis(pool, top, True, axis=1)
+    pool |= np.asarray(cold, bool)[None, :]
+    return pool & np.isfinite(cf_scores)
+
+
+def training_pairs(split, sig_fn, cold, *, negatives: int = 100, pool: int = 300, random_state: int = 0,
+                   batch_size: int = 256):
+    """Signals of (user, track) pairs of a split's candidate pools, and their labels.
+
+    For every user with held-out tracks: the positives are held-out tracks in
+    the user's candidate pool (:func:`candidate_pool`); ``negatives`` other pool
+    tracks are drawn at random. ``sig_fn(users)`` returns :func:`signals`.
+    """
+    rng = np.random.default_rng(random_state)
+    heldout = split.heldout
+    users = np.flatnonzero(heldout.getnnz(axis=1) > 0)
+    heard = split.train.preference
+    parts, labels = [], []
+    for start in range(0, len(users), batch_size):
+        batch = users[start:start + batch_size]
+        sig = sig_fn(batch)
+        cf = np.array(sig["cf"], dtype=float)
+        r_h, c_h = heard[batch].nonzero()
+        cf[r_h, c_h] = -np.inf
+        cf[:, ~split.released] = -np.inf
+        in_pool = candidate_pool(cf, cold, size=pool)
+        positive = heldout[batch].toarray() > 0
+        pos_r, pos_c = np.nonzero(positive & in_pool)
+        # draw negatives among each user's pool tracks that are not positives (Gumbel top-k)
+        eligible = in_pool & ~positive
+        keys = np.where(eligible, rng.random(eligible.shape), -1.0)
+        neg = np.argpartition(-keys, negatives - 1, axis=1)[:, :negatives]
+        neg_r = np.repeat(np.arange(len(batch)), negatives)
+        neg_c = neg.ravel()
+        ok = eligible[neg_r, neg_c]
+        rows = np.concatenate([pos_r, neg_r[ok]])
+        cols = np.concatenate([pos_c, neg_c[ok]])
+        parts.append({k: np.asarray(v)[rows, cols] for k, v in sig.items()})
+        labels.append(np.concatenate([np.ones(len(pos_r)), np.zeros(int(ok.sum()))]))
+    pairs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return pairs, np.concatenate(labels)
+
+
+# ------------------------------------------------------------------------- the whole system
+class DiscoverWeekly:
+    """Train the three models, learn the blend on a validation week, and write mixtapes.
+
+    Parameters
+    ----------
+    n : int
+        Songs per mixtape.
+    max_per_artist : int
+        Artist cap.
+    new_share : float
+        Share of the mixtape reserved for new releases.
+    factors, regularization, alpha, iterations : ALS hyperparameters (chapter 02).
+    use : tuple of str
+        Signals the blend may use (drop "text" or "audio"/"sound" for an ablation).
+    audio_fn : callable, optional
+        ``audio_fn(item_factors, trained_mask) -> predicted item vectors`` for every
+        track: a model of the track's CF vector from its audio (chapter 04), trained
+        on the tracks in ``trained_mask``. Without it the audio signal is 0 and
+        only the sound closeness speaks for audio.
+    random_state : int
+        Seed for every model.
+
+    Attributes (after :meth:`fit`)
+    ------------------------------
+    blend_ : Blend
+        With ``weights_``, the learned blend.
+    cf_ : ALS
+        The CF model trained on every observed week.
+    culture_ : coursekit.text.CulturalVectors
+    profile_ : Profiles
+    audio_vectors_ : numpy.ndarray or None
+    train_ : coursekit.feedback.Feedback
+        Feedback of every observed week.
+    timings_ : dict
+        Seconds per training step.
+    """
+
+    def __init__(self, *, n: int = 30, max_per_artist: int = 2, new_share: float = 1 / 6,
+                 factors: int = 32, regularization: float = 1.0, alpha: float = 5.0, iterations: int = 10,
+                 use: tuple = SIGNALS, audio_fn=None, pool: int = 300, negatives: int = 100,
+                 random_state: int = 0):
+        self.n = n
+        self.max_per_artist = max_per_artist
+        self.new_share = new_share
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.use = tuple(use)
+        self.audio_fn = audio_fn
+        self.pool = pool
+        self.negatives = negatives
+        self.random_state = random_state
+
+    # -- training
+    def _als(self):
+        from .als import ALS
+
+        return ALS(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+                   iterations=self.iterations, random_state=self.random_state)
+
+    def fit(self, world, *, progress=None) -> "DiscoverWeekly":
+        """Train on every observed week of ``world``; learn the blend on the last one.
+
+        ``progress``, if given, is called with a short message before each step.
+        """
+        import time
+
+        from .evaluation import _split
+        from .text import CulturalVectors
+
+        say = progress or (lambda message: None)
+        self.world_ = world
+        self.timings_ = {}
+
+        def step(name, fn):
+            say(name)
+            start = time.perf_counter()
+            out = fn()
+            self.timings_[name] = time.perf_counter() - start
+            return out
+
+        self.culture_ = step("cultural vectors from web text", lambda: CulturalVectors().fit(world.documents, world.artists)) \
+            if "text" in self.use else None
+        last = world.n_weeks - 1
+        listens = world.listens
+        val = _split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
+        cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
+        prof_val = profiles(world, val.train.strength, self.culture_)
+        audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
+            if self.audio_fn is not None and "audio" in self.use else None
+        pairs, labels = step("blend training pairs", lambda: training_pairs(
+            val, lambda u: signals(u, cf_model=cf_val, profile=prof_val, audio_vectors=audio_val),
+            prof_val.cold, negatives=self.negatives, pool=self.pool, random_state=self.random_state))
+        self.blend_ = step("blend", lambda: Blend(negatives=self.negatives, random_state=self.random_state,
+                                                  use=self.use).fit(pairs, labels))
+        # the final models see every observed week
+        self.split_ = _split(world, listens, listens.iloc[:0], world.n_weeks)
+        self.train_ = self.split_.train
+        self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
+        self.profile_ = profiles(world, self.train_.strength, self.culture_)
+        self.audio_vectors_ = None
+        if audio_val is not None:
+            # map the validation-space audio vectors into the final CF space (orthogonal Procrustes
+            # on the tracks both models know), so the audio model never sees the validation week
+            warm = ~prof_val.cold
+            A, B = cf_val.item_factors_[warm], self.cf_.item_factors_[warm]
+            U, _, Vt = np.linalg.svd(A.T @ B)
+            self.audio_vectors_ = audio_val @ (U @ Vt)
+        return self
+
+    def _audio(self, cf_model, prof):
+        vectors = np.asarray(self.audio_fn(cf_model.item_factors_, ~prof.cold), dtype=float)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    # -- scoring
+    def scores(self, users, *, model: str = "blend") -> np.ndarray:
+        """Scores of every track for user positions ``users``: the blend or one model alone.
+
+        ``model`` is "blend", "cf", "text", "audio" (audio vectors + sound) or
+        "popularity". Played and unreleased tracks are −∞.
+        """
+        sig = signals(users, cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_)
+        if model == "blend":
+            cf = self._mask(np.array(sig["cf"], dtype=float, copy=True), users)
+            s = np.where(candidate_pool(cf, self.profile_.cold, size=self.pool), self.blend_.score(sig), -np.inf)
+        elif model in ("cf", "text", "popularity"):
+            s = np.array(sig[model], dtype=float)
+        elif model == "audio":
+            z = lambda a: (a - a.mean()) / (a.std() or 1.0)
+            s = z(sig["audio"]) + z(sig["sound"]) if self.audio_vectors_ is not None else np.array(sig["sound"])
+        else:
+            raise ValueError(f"model must be one of blend, cf, text, audio, popularity; got {model!r}")
+        return self._mask(self._cold_start(np.array(s, dtype=float, copy=True), users), users)
+
+    def _cold_start(self, s, users):
+        """Users with no history get the popularity ranking (labelled as such by :meth:`explain`)."""
+        empty = self.train_.preference[users].getnnz(axis=1) == 0
+        if empty.any():
+            s[empty] = np.log1p(self.profile_.listeners)[None, :]
+        return s
+
+    def _mask(self, s, users):
+        s[:, ~self.split_.released] = -np.inf
+        played = self.train_.preference[users]
+        r, c = played.nonzero()
+        s[r, c] = -np.inf
+        return s
+
+    def recommend(self, users=None, *, model: str = "blend", ordered: bool = True, batch_size: int = 256,
+                  progress: bool = False) -> np.ndarray:
+        """Mixtapes (track positions, users × n) for user positions ``users`` (all by default)."""
+        users = np.arange(self.train_.shape[0]) if users is None else np.atleast_1d(np.asarray(users))
+        tracks = self.world_.tracks
+        is_new = self.profile_.cold & self.split_.released
+        out = np.full((len(users), self.n), -1, dtype=np.int64)
+        starts = range(0, len(users), batch_size)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, unit="batch", desc="mixtapes")
+        for start in starts:
+            batch = users[start:start + batch_size]
+            picks = select(self.scores(batch, model=model), track_artist=self.profile_.artist_of_track,
+                           is_new=is_new, n=self.n, max_per_artist=self.max_per_artist,
+                           new_share=self.new_share if model in ("blend", "audio", "text") else 0.0)
+            if ordered:
+                picks = listening_order(picks, tracks["tempo"].to_numpy())
+            out[start:start + len(batch)] = picks
+        return out
+
+    # -- explaining
+    def mixtape(self, user_id, *, model: str = "blend") -> pd.DataFrame:
+        """One user's mixtape as a table: position, title, artist, genre, tempo, key, why.
+
+        Parameters
+        ----------
+        user_id : int
+            A ``user_id`` of the world (not a position).
+
+        Raises
+        ------
+        KeyError
+            For an unknown user id, naming the valid range.
+        """
+        u = self.train_.users.index(user_id)
+        picks = self.recommend([u], model=model)[0]
+        return self.explain(u, picks)
+
+    def explain(self, user, picks, *, contributions=None) -> pd.DataFrame:
+        """The table of :meth:`mixtape` for user position ``user`` and track positions ``picks``.
+
+        Each pick's reason comes from the model that contributed most to its
+        blended score (``contributions``: model → scores of this user's picks,
+        computed here when not given).
+        """
+        from .genres import key_name
+
+        tracks, artists = self.world_.tracks, self.world_.artists
+        picks = np.asarray(picks)
+        picks = picks[picks >= 0]
+        history = self.train_.preference[user].indices
+        if len(history) == 0:
+            table = self._table(user, picks, ["popular with listeners (no history yet)"] * len(picks),
+                                ["popularity"] * len(picks))
+            table.attrs["note"] = "cold start: no listening history yet, so these are popular and diverse picks"
+            return table
+        if contributions is None:
+            sig = signals([user], cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_)
+            parts = self.blend_.model_contributions(sig)
+            contributions = {m: np.asarray(v)[0, picks] for m, v in parts.items() if v is not None}
+        names = list(contributions)
+        chosen = [names[k] for k in np.argmax(np.stack([contributions[m] for m in names], axis=1), axis=1)]
+        Y = self._unit_items
+        A = self._unit_audio if self.audio_vectors_ is not None else self.profile_.sound
+        artist_name = artists["name"].to_numpy()
+        titles = tracks["title"].to_numpy()
+        track_artist = self.profile_.artist_of_track
+        reasons, models = [], []
+        for track, model in zip(picks, chosen):
+            a = track_artist[track]
+            if model == "text" and self.culture_ is not None and self.profile_.documented[a]:
+                weights = self.profile_.user_artists[user].toarray().ravel() * self.profile_.artist_similarity[:, a]
+                like = artist_name[int(np.argmax(weights))]
+                reasons.append(f"written about as {self._adjectives(a)}, like {like}")
+            elif model == "audio":
+                near = history[np.argmax(A[history] @ A[track])] if self.audio_vectors_ is not None \
+                    else history[np.argmin(((A[history] - A[track]) ** 2).sum(axis=1))]
+                row = tracks.iloc[track]
+                new = "new release that " if self.profile_.cold[track] else ""
+                reasons.append(f"{new}sounds like \"{titles[near]}\" by {artist_name[track_artist[near]]}: "
+                               f"{row['tempo']:.0f} BPM, {key_name(row['key'], row['mode'])}")
+            else:
+                model = "cf"
+                near = history[np.argmax(Y[history] @ Y[track])]
+                reasons.append(f"because you play \"{titles[near]}\" by {artist_name[track_artist[near]]}")
+            models.append(model)
+        table = self._table(user, picks, reasons, models)
+        if len(picks) < self.n:
+            table.attrs["note"] = (f"only {len(picks)} songs: this listener has heard nearly everything "
+                                   f"we could recommend")
+        return table
+
+    @property
+    def _unit_items(self):
+        return _unit(self.cf_.item_factors_)
+
+    @property
+    def _unit_audio(self):
+        return _unit(self.audio_vectors_)
+
+    def _adjectives(self, artist_pos: int) -> str:
+        cache = self.__dict__.setdefault("_adjective_cache", {})
+        if artist_pos not in cache:
+            artist_id = int(self.world_.artists["artist_id"].iloc[artist_pos])
+            terms = self.culture_.top_terms(artist_id, term_type="adj", n=2)["term"].tolist()
+            cache[artist_pos] = " and ".join(terms) or "the same words"
+        return cache[artist_pos]
+
+    def all_mixtapes(self, *, batch_size: int = 256, progress: bool = False) -> pd.DataFrame:
+        """Every user's mixtape with reasons, one row per song (columns as :meth:`mixtape`)."""
+        users = np.arange(self.train_.shape[0])
+        picks = self.recommend(users, batch_size=batch_size, progress=progress)
+        tables = []
+        for start in range(0, len(users), batch_size):
+            batch = users[start:start + batch_size]
+            sig = signals(batch, cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_)
+            parts = {m: np.asarray(v) for m, v in self.blend_.model_contributions(sig).items() if v is not None}
+            for row, u in enumerate(batch):
+                p = picks[u][picks[u] >= 0]
+                tables.append(self.explain(u, p, contributions={m: v[row, p] for m, v in parts.items()}))
+        return pd.concat(tables, ignore_index=True)
+
+    def _table(self, user, picks, reasons, models) -> pd.DataFrame:
+        tracks, artists = self.world_.tracks, self.world_.artists
+        rows = tracks.iloc[picks]
+        return pd.DataFrame({
+            "user_id": self.train_.users.id(user),
+            "position": np.arange(1, len(picks) + 1),
+            "track_id": rows["track_id"].to_numpy(),
+            "title": rows["title"].to_numpy(),
+            "artist": artists["name"].to_numpy()[self.profile_.artist_of_track[picks]],
+            "genre": rows["genre"].to_numpy(),
+            "tempo": rows["tempo"].to_numpy(),
+            "new": self.profile_.cold[picks],
+            "model": models,
+            "why": reasons,
+        })
+
+
+def _unit(M):
+    return M / np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-12)
+
+
+# ----------------------------------------------------------------------------- model cache
+def _cache_key(world, params: dict) -> str:
+    import hashlib
+    import json
+
+    from . import __version__
+
+    if not world.fingerprint:
+        return ""
+    blob = json.dumps({"world": world.fingerprint, "params": params, "version": __version__}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def trained(world, *, cache_dir=None, progress=None, audio: bool = True, **params) -> "DiscoverWeekly":
+    """A fitted :class:`DiscoverWeekly` for ``world``: from the model cache, or trained and cached.
+
+    The cache file's name is a hash of the world's files, the parameters and
+    the coursekit version, so any change retrains instead of serving a stale
+    model. A cache file that cannot be read is reported through ``progress``,
+    deleted and rebuilt. Worlds generated in memory (no fingerprint) are never
+    cached.
+
+    Parameters
+    ----------
+    world : coursekit.world.World
+    cache_dir : path-like, optional
+        Default ``coursekit.datasets.cache_dir() / "models"``.
+    progress : callable, optional
+        Receives a short message before each long step.
+    audio : bool
+        Train the audio CNN (chapter 04) for the audio signal.
+    **params
+        Passed to :class:`DiscoverWeekly`.
+    """
+    import os
+    import pickle
+    import tempfile
+    from pathlib import Path
+
+    from .datasets import cache_dir as default_cache
+
+    say = progress or (lambda message: None)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache() / "models"
+    key = _cache_key(world, {**params, "audio": audio})
+    path = folder / f"discover-weekly-{key}.pkl"
+    if key and path.exists():
+        try:
+            with open(path, "rb") as fh:
+                model = pickle.load(fh)
+            if not isinstance(model, DiscoverWeekly):
+                raise TypeError(f"holds a {type(model).__name__}")
+            model.world_ = world
+            say(f"loaded the trained models from {path}")
+            return model
+        except Exception as exc:  # a corrupt or foreign file: rebuild it
+            say(f"the model cache {path} is unreadable ({exc}); retraining")
+            path.unlink(missing_ok=True)
+    if audio and "audio_fn" not in params:
+        params["audio_fn"] = _audio_fn(world, progress=say)
+    model = DiscoverWeekly(**params).fit(world, progress=say)
+    if key:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(model, fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return model
+
+
+def _audio_fn(world, *, progress=None):
+    """The chapter 04 audio model as a blend signal, when its module is available."""
+    try:
+        from .cnn import audio_vector_model
+    except ImportError:
+        return None
+    return audio_vector_model(world, progress=progress)
+
+
+def _getstate(self):
+    state = dict(self.__dict__)
+    state.pop("world_", None)  # the world is re-attached on load, not stored twice
+    state["audio_fn"] = None   # a trained audio model lives on in audio_vectors_
+    return state
+
+
+DiscoverWeekly.__getstate__ = _getstate
+
+
+# ------------------------------------------------------------------------------- pictures
+def write_picture(table: pd.DataFrame, path, *, fmt: str | None = None) -> None:
+    """Draw a mixtape: one tile per song, coloured by genre, with its reason.
+
+    ``fmt`` is ".png" or ".html" (default: the suffix of ``path``).
+    """
+    import html
+    from pathlib import Path
+    from textwrap import fill
+
+    from .genres import GENRE_COLORS
+
+    fmt = (fmt or Path(path).suffix).lower()
+    user = table["user_id"].iloc[0] if len(table) else "?"
+    if fmt == ".html":
+        tiles = "\n".join(
+            f'<div class="tile" style="background:{GENRE_COLORS.get(r.genre, "#cccccc")}">'
+            f'<b>{r.position}. {html.escape(str(r.title))}</b><br>{html.escape(str(r.artist))} · {html.escape(str(r.genre))}'
+            f'<br><i>{html.escape(str(r.why))}</i></div>' for r in table.itertuples())
+        Path(path).write_text(
+            "<!doctype html><meta charset='utf-8'><title>Discover Weekly</title><style>"
+            "body{font-family:sans-serif} .grid{display:grid;grid-template-columns:repeat(5,1fr);gap:6px}"
+            ".tile{color:white;padding:8px;border-radius:6px;font-size:13px;text-shadow:0 0 2px #0008}</style>"
+            f"<h1>Discover Weekly for user {user}</h1><div class='grid'>{tiles}</div>", encoding="utf-8")
+        return
+    if fmt != ".png":
+        raise ValueError(f"a mixtape picture is .png or .html, got {fmt!r}")
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    cols = 5
+    rows = max(1, -(-len(table) // cols))
+    fig, ax = plt.subplots(figsize=(cols * 3.2, rows * 1.9))
+    ax.set_xlim(0, cols)
+    ax.set_ylim(rows, 0)
+    ax.axis("off")
+    for k, r in enumerate(table.itertuples()):
+        x, y = k % cols, k // cols
+        ax.add_patch(plt.Rectangle((x + 0.03, y + 0.04), 0.94, 0.92, color=GENRE_COLORS.get(r.genre, "#cccccc")))
+        ax.text(x + 0.08, y + 0.12, fill(f"{r.position}. {r.title}", 30), fontsize=8, weight="bold",
+                va="top", color="white")
+        ax.text(x + 0.08, y + 0.42, f"{r.artist} · {r.genre}", fontsize=7, va="top", color="white")
+        ax.text(x + 0.08, y + 0.58, fill(str(r.why), 42), fontsize=6, va="top", color="white", style="italic")
+    ax.set_title(f"Discover Weekly for user {user}: {len(table)} songs you have never played", fontsize=12)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

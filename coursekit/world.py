@@ -137,6 +137,9 @@ class World:
         Name of the size ("tiny", "small", "large") or "custom".
     n_weeks : int
         Number of observed weeks; "next week" is week ``n_weeks``.
+    fingerprint : str
+        SHA-256 of the files the world was read from ("" when generated in
+        memory): what a model cache is keyed on.
     """
 
     artists: pd.DataFrame
@@ -146,6 +149,7 @@ class World:
     documents: pd.DataFrame
     size: str = "custom"
     n_weeks: int = 8
+    fingerprint: str = ""
 
     def summary(self) -> pd.DataFrame:
         """One row per table with its number of rows, plus the headline facts."""

@@ -1,0 +1,884 @@
+"""Alternating least squares on the lecture's objective, from scratch and with ``implicit``.
+
+The lecture (collaborative filtering, part 1) fits user vectors ``x_u`` and song
+vectors ``y_i`` to the implicit-feedback matrix by minimising
+
+    L = Σ_{u,i} c_ui (p_ui − x_uᵀy_i − β_u − β_i)² + λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²)
+
+over *all* user–song pairs, where ``r_ui ≥ 0`` is the interaction strength,
+``p_ui = 1`` if ``r_ui > 0`` else ``0`` (preference) and ``c_ui = 1 + α r_ui``
+(confidence; ``c_ui = 1`` for the zeros). The biases ``β_u``, ``β_i`` are not
+regularised, exactly as in the formula.
+
+With the song side fixed, each user is an independent weighted least-squares
+problem with a closed-form solution, and vice versa — hence *alternating*. With
+the bias trick x̃_u = [x_u, β_u, 1], ỹ_i = [y_i, 1, β_i] we have
+x̃_uᵀỹ_i = x_uᵀy_i + β_u + β_i, so the user step solves for z_u = [x_u, β_u]
+against A = [Y, 1] with targets p_ui − β_i:
+
+    (AᵀC_uA + λD) z_u = AᵀC_u(p_u − β_item),      D = diag(1, …, 1, 0).
+
+Hu, Koren and Volinsky's trick makes it cheap: AᵀC_uA = AᵀA + Aᵀ(C_u − I)A, and
+C_u − I is zero outside the songs the user played, so one sweep costs
+O(nnz·f² + (users + items)·f³) instead of O(users·items·f²). The code solves
+all users (then all songs) a block at a time with batched NumPy products; see
+``_half_step`` for the two further tricks that make it fast (whitening by the
+Cholesky factor of AᵀA + λD, and the Woodbury identity for short rows).
+
+:class:`ALS` is the from-scratch estimator; :class:`ImplicitALS` (or
+:func:`fit_implicit`) fits the same objective (without biases) with the
+production library `implicit <https://github.com/benfred/implicit>`_ and exposes
+the same attributes and methods.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from coursekit.similarity import cosine_neighbours
+
+__all__ = [
+    "ALS",
+    "ImplicitALS",
+    "Recommendations",
+    "check_user_items",
+    "fit_implicit",
+    "implicit_confidence",
+]
+
+# Padded non-zeros per block of rows: the gathered factors of a block take
+# _BLOCK_NNZ * (factors + 1) * 8 bytes (about 17 MB at 64 factors).
+_BLOCK_NNZ = 1 << 15
+_BLOCK_ROWS = 2048
+
+
+# --------------------------------------------------------------------------- input
+
+
+def check_user_items(user_items, *, name: str = "user_items") -> sp.csr_matrix:
+    """Check an interaction matrix and return it as a float64 CSR matrix.
+
+    Parameters
+    ----------
+    user_items : scipy.sparse.csr_matrix or csr_array, shape (n_users, n_items)
+        Interaction strengths ``r_ui ≥ 0``, users in rows, items in columns.
+    name : str, optional
+        What to call the matrix in error messages.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        A copy with float64 values, sorted indices and duplicates summed (the
+        input is never modified).
+
+    Raises
+    ------
+    TypeError
+        If the input is dense, not a matrix, or a sparse matrix in another
+        format; the message says how to convert it.
+    ValueError
+        If it holds NaN, infinite or negative values (the message counts them).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> check_user_items(sp.csr_matrix(np.eye(2))).shape
+    (2, 2)
+    """
+    if not sp.issparse(user_items):
+        shape = getattr(user_items, "shape", None)
+        given = type(user_items).__name__ + (f" of shape {shape}" if shape is not None else "")
+        raise TypeError(
+            f"{name} must be a scipy.sparse CSR matrix (users x items), got a dense {given}; "
+            f"convert it with scipy.sparse.csr_matrix({name})"
+        )
+    if user_items.format != "csr":
+        raise TypeError(
+            f"{name} must be a scipy.sparse CSR matrix (users x items), got a "
+            f"{user_items.format.upper()} {type(user_items).__name__}; convert it with {name}.tocsr()"
+        )
+    if user_items.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (users x items), got {user_items.ndim}-D")
+    if not (np.issubdtype(user_items.dtype, np.number) or user_items.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {user_items.dtype}")
+    R = sp.csr_matrix(user_items, dtype=np.float64, copy=True)
+    R.sum_duplicates()  # also sorts the indices
+    r = R.data
+    problems = []
+    n_nan = int(np.isnan(r).sum())
+    n_inf = int(np.isinf(r).sum())
+    n_neg = int((r < 0).sum())
+    if n_nan:
+        problems.append(f"{n_nan} NaN value{'s' * (n_nan != 1)}")
+    if n_inf:
+        problems.append(f"{n_inf} infinite value{'s' * (n_inf != 1)}")
+    if n_neg:
+        problems.append(f"{n_neg} negative value{'s' * (n_neg != 1)}")
+    if problems:
+        raise ValueError(
+            f"{name} must hold finite interaction strengths r_ui >= 0, but it has "
+            + ", ".join(problems)
+        )
+    return R
+
+
+def _check_int(value, name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_number(value, name: str, *, positive: bool = False) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.number)) and np.isfinite(value)
+    if not ok or not (value > 0 if positive else value >= 0):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
+    return float(value)
+
+
+def _check_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+# ------------------------------------------------------------------ the solver core
+
+
+class _RowBlocks:
+    """The non-zeros of a CSR matrix cut into blocks of rows of similar length.
+
+    Rows are sorted by their number of non-zeros and grouped so that each block
+    can be padded to a rectangle (rows x longest row) without much waste; the
+    padded positions point at an extra all-zero factor row and carry weight 0.
+    Each half-step then gathers the fixed side's vectors of a whole block at once
+    and forms the block's Σ_i (c_ui − 1) a_i a_iᵀ with one batched matmul. Built
+    once per fit: ``blocks`` holds (row ids, padded column ids, padded r_ui).
+    """
+
+    def __init__(self, R: sp.csr_matrix):
+        n_rows, n_cols = R.shape
+        degree = np.diff(R.indptr)
+        order = np.argsort(degree, kind="stable")
+        index_dtype = np.int32 if n_cols < 2**31 - 1 else np.int64
+        self.n_rows = n_rows
+        self.blocks = []
+        start = 0
+        while start < n_rows:
+            # grow the block (degrees sorted ascending) while the padded size stays within
+            # budget and the rows stay of similar length, so that little padding is wasted
+            shortest = degree[order[start]]
+            stop = start + 1
+            limit = min(n_rows, start + _BLOCK_ROWS)
+            while (
+                stop < limit
+                and degree[order[stop]] <= max(1.25 * shortest, shortest + 4)
+                and (stop + 1 - start) * degree[order[stop]] <= _BLOCK_NNZ
+            ):
+                stop += 1
+            rows = order[start:stop]
+            longest = int(degree[rows].max())
+            position = np.arange(longest)[None, :]
+            valid = position < degree[rows][:, None]
+            flat = np.where(valid, R.indptr[rows][:, None] + position, 0)
+            r = np.where(valid, R.data[flat] if R.nnz else 0.0, 0.0)
+            cols = np.where(valid, R.indices[flat] if R.nnz else 0, n_cols).astype(index_dtype)
+            self.blocks.append((rows, cols, r))
+            start = stop
+
+
+def _initial_factors(rng: np.random.Generator, n: int, f: int) -> np.ndarray:
+    """Starting item vectors: small normal noise (standard deviation 0.01).
+
+    Small enough that the first user step is driven by the data, as in implicit
+    (which starts from uniform noise in [0, 0.01)).
+    """
+    return 0.01 * rng.standard_normal((n, f))
+
+
+def _augment(F: np.ndarray, use_biases: bool) -> np.ndarray:
+    """A = [F, 1] with an extra all-zero row at the end for the padding."""
+    n, f = F.shape
+    A = np.zeros((n + 1, f + 1 if use_biases else f))
+    A[:n, :f] = F
+    if use_biases:
+        A[:n, f] = 1.0
+    return A
+
+
+def _half_step(
+    plan: _RowBlocks, F: np.ndarray, o: np.ndarray, alpha: float, lam: float, use_biases: bool, dtype=np.float64
+):
+    """Solve every row of ``plan`` exactly given the fixed side ``F`` and its biases ``o``.
+
+    For row u (a user when ``F`` holds the item vectors, an item when it holds
+    the user vectors) with A = [F, 1] (or F without biases) this solves
+
+        (G + Aᵀ(C_u − I)A) z_u = AᵀC_u(p_u − o),      G = AᵀA + λD,
+
+    for z_u = [x_u, β_u]. G is shared by all rows; with its Cholesky factor
+    G = LLᵀ and the rows' vectors whitened once, ã_i = L⁻¹a_i, every system becomes
+
+        (I + T_uᵀT_u) v_u = h_u,    T_u = (C_u − I)^½ Ã_u,  h_u = L⁻¹AᵀC_u(p_u − o),  z_u = L⁻ᵀv_u,
+
+    where T_u has one row per non-zero of row u (Hu, Koren & Volinsky's trick:
+    only the played items enter). When row u has fewer non-zeros than unknowns,
+    the Woodbury identity (I + TᵀT)⁻¹ = I − Tᵀ(I + TTᵀ)⁻¹T swaps the d x d
+    system for a smaller one. Both matrices have eigenvalues ≥ 1, so the solves
+    are accurate. The per-row work runs in ``dtype`` (G, L and the result are
+    always float64). Returns ``(Z, b)``: factors (n_rows x f) and biases (zeros
+    without biases).
+    """
+    f = F.shape[1]
+    A = _augment(F, use_biases)  # A = [F, 1] (+ an all-zero padding row)
+    d = A.shape[1]
+    o_ext = np.zeros(A.shape[0])
+    if use_biases:
+        o_ext[:-1] = o
+    # G = AᵀA + λD, once per half-step; the bias coordinate is not regularised
+    G = A.T @ A
+    G[np.arange(f), np.arange(f)] += lam
+    L_inv = np.linalg.inv(np.linalg.cholesky(G))  # G = LLᵀ
+    A_tilde = (A @ L_inv.T).astype(dtype, copy=False)  # rows ã_i = L⁻¹a_i; the padding row stays 0
+    # Σ over all items of c_ui (p_ui − o_i) a_i with c = 1, p = 0 is −Aᵀo
+    h_base = (L_inv @ -(A.T @ o_ext)).astype(dtype)
+    o_ext = o_ext.astype(dtype)
+    V = np.empty((plan.n_rows, d))
+    buffer = np.empty(_BLOCK_NNZ * d + d, dtype=dtype)
+    for rows, cols, r in plan.blocks:
+        n_block, longest = cols.shape
+        if longest == 0:  # no interactions: v_u = L⁻¹(−Aᵀo)
+            V[rows] = h_base
+            continue
+        if n_block * longest * d <= buffer.size:
+            T = buffer[: n_block * longest * d].reshape(n_block, longest, d)
+            np.take(A_tilde, cols, axis=0, out=T, mode="clip")  # ã_i of the row's non-zeros, padded
+        else:  # a single very long row
+            T = A_tilde[cols]
+        w = (alpha * r).astype(dtype, copy=False)  # c_ui − 1 (0 on the padding)
+        p = (r > 0).astype(dtype)  # p_ui
+        # h_u = L⁻¹AᵀC_u(p_u − o) = L⁻¹(−Aᵀo) + Σ_{i played} (c_ui p_ui − (c_ui − 1) o_i) ã_i
+        coef = p + w * (p - o_ext[cols])
+        h = np.matmul(coef[:, None, :], T)[:, 0, :] + h_base
+        T *= np.sqrt(w)[:, :, None]  # T_u = (C_u − I)^½ Ã_u
+        if longest >= d:  # v_u = (I + T_uᵀT_u)⁻¹ h_u, a d x d system
+            M = np.matmul(T.transpose(0, 2, 1), T)
+            M[:, np.arange(d), np.arange(d)] += 1.0
+            V[rows] = np.linalg.solve(M, h[:, :, None])[:, :, 0]
+        else:  # v_u = h_u − T_uᵀ(I + T_uT_uᵀ)⁻¹T_u h_u, a longest x longest system
+            K = np.matmul(T, T.transpose(0, 2, 1))
+            K[:, np.arange(longest), np.arange(longest)] += 1.0
+            t = np.linalg.solve(K, np.matmul(T, h[:, :, None]))
+            V[rows] = h - np.matmul(t.transpose(0, 2, 1), T)[:, 0, :]
+    Z = V @ L_inv  # z_u = L⁻ᵀv_u, all rows at once
+    if use_biases:
+        return Z[:, :f].copy(), Z[:, f].copy()
+    return Z, np.zeros(plan.n_rows)
+
+
+def _objective(R: sp.csr_matrix, alpha, lam, X, beta_u, Y, beta_i, use_biases) -> float:
+    """The full objective L over all users x items, without forming a dense matrix.
+
+    With s_ui = x_uᵀy_i + β_u + β_i and w_ui = c_ui − 1 (zero off the non-zeros):
+    L = Σ_all (p − s)² + Σ_nz w (p − s)² + λ(‖X‖² + ‖Y‖²), and
+    Σ_all (p − s)² = Σ_all s² − 2 Σ_nz p s + Σ_nz p, Σ_all s² = ⟨X̃ᵀX̃, ỸᵀỸ⟩.
+    """
+    if use_biases:
+        Xt = np.column_stack([X, beta_u, np.ones(len(X))])  # x̃_u = [x_u, β_u, 1]
+        Yt = np.column_stack([Y, np.ones(len(Y)), beta_i])  # ỹ_i = [y_i, 1, β_i]
+    else:
+        Xt, Yt = X, Y
+    sum_s2 = float(np.sum((Xt.T @ Xt) * (Yt.T @ Yt)))
+    rows = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
+    cols = R.indices
+    r = R.data
+    p = (r > 0).astype(np.float64)
+    w = alpha * r
+    s = np.empty(R.nnz)
+    step = 1 << 16
+    for start in range(0, R.nnz, step):
+        sl = slice(start, start + step)
+        s[sl] = np.einsum("nd,nd->n", Xt[rows[sl]], Yt[cols[sl]])
+    fit = sum_s2 - 2.0 * float(p @ s) + float(p.sum()) + float(w @ (p - s) ** 2)
+    penalty = lam * (float(np.sum(X * X)) + float(np.sum(Y * Y)))
+    return fit + penalty
+
+
+# --------------------------------------------------------------- shared behaviour
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """Top-n items for one user.
+
+    Unpacks like implicit's result: ``ids, scores = model.recommend(...)``.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray of int, shape (n,)
+        Item indices, best first.
+    scores : numpy.ndarray of float, shape (n,)
+        The model's predicted preference s_ui for each item or, when
+        ``fallback`` is true, the item's popularity (number of training users).
+    fallback : bool
+        True when the user had no interactions, so the items are the popularity
+        ranking rather than the model's.
+    """
+
+    ids: np.ndarray
+    scores: np.ndarray
+    fallback: bool = False
+
+    def __iter__(self):
+        return iter((self.ids, self.scores))
+
+
+class _FactorModel:
+    """Recommendation methods shared by :class:`ALS` and :class:`ImplicitALS`.
+
+    Needs ``user_factors_``, ``item_factors_``, ``user_biases_``, ``item_biases_``,
+    ``item_popularity_``, ``_user_counts`` and the hyperparameters ``alpha``,
+    ``regularization`` and ``use_biases``.
+    """
+
+    def _check_fitted(self):
+        if getattr(self, "user_factors_", None) is None:
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit(user_items) first")
+
+    def _remember_training(self, R: sp.csr_matrix):
+        positive = R.data > 0
+        rows = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
+        self._user_counts = np.bincount(rows[positive], minlength=R.shape[0])
+        self.item_popularity_ = np.bincount(R.indices[positive], minlength=R.shape[1]).astype(np.float64)
+
+    @property
+    def n_users_(self) -> int:
+        self._check_fitted()
+        return self.user_factors_.shape[0]
+
+    @property
+    def n_items_(self) -> int:
+        self._check_fitted()
+        return self.item_factors_.shape[0]
+
+    def _check_user_id(self, user_id) -> int:
+        n_users = self.n_users_
+        if isinstance(user_id, bool) or not isinstance(user_id, (int, np.integer)):
+            raise TypeError(f"user_id must be an integer, got {type(user_id).__name__}")
+        if not 0 <= user_id < n_users:
+            raise IndexError(
+                f"user_id {user_id} is out of range: the model was fit on {n_users} users "
+                f"(valid ids 0..{n_users - 1})"
+            )
+        return int(user_id)
+
+    def _check_item_id(self, item_id) -> int:
+        n_items = self.n_items_
+        if isinstance(item_id, bool) or not isinstance(item_id, (int, np.integer)):
+            raise TypeError(f"item_id must be an integer, got {type(item_id).__name__}")
+        if not 0 <= item_id < n_items:
+            raise IndexError(
+                f"item_id {item_id} is out of range: the model was fit on {n_items} items "
+                f"(valid ids 0..{n_items - 1})"
+            )
+        return int(item_id)
+
+    def _check_columns(self, R: sp.csr_matrix, name: str):
+        n_users, n_items = self.n_users_, self.n_items_
+        if R.shape[1] != n_items:
+            hint = ""
+            if R.shape == (n_items, n_users):
+                hint = f"; it looks like items x users: pass {name}.T.tocsr()"
+            raise ValueError(
+                f"{name} has {R.shape[1]} columns but the model was fit on {n_items} items "
+                f"(expected users x items, got shape {R.shape}){hint}"
+            )
+
+    def _user_row(self, user_id: int, user_items) -> sp.csr_matrix:
+        R = check_user_items(user_items)
+        self._check_columns(R, "user_items")
+        if R.shape[0] == 1:
+            return R
+        if R.shape[0] == self.n_users_:
+            return R[user_id]
+        raise ValueError(
+            f"user_items must be the user's own row (1 x {self.n_items_}) or the full "
+            f"matrix ({self.n_users_} x {self.n_items_}), got shape {R.shape}"
+        )
+
+    def predict(self, user_ids, item_ids=None) -> np.ndarray:
+        """Predicted preference s_ui = x_uᵀy_i + β_u + β_i.
+
+        Parameters
+        ----------
+        user_ids : int or array_like of int
+            Users to score.
+        item_ids : array_like of int, optional
+            If given, score the pairs ``(user_ids[k], item_ids[k])`` (same length);
+            otherwise score every item for every user.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n_items,) for one user, (len(user_ids), n_items) for several,
+            or (len(user_ids),) for pairs.
+        """
+        self._check_fitted()
+        X, Y = self.user_factors_, self.item_factors_
+        u = np.asarray(user_ids)
+        if u.size and (u.min() < 0 or u.max() >= len(X)):
+            raise IndexError(f"user ids must lie in 0..{len(X) - 1}, got {u.min()}..{u.max()}")
+        if item_ids is None:
+            return X[u] @ Y.T + self.user_biases_[u][..., None] + self.item_biases_
+        i = np.asarray(item_ids)
+        if i.size and (i.min() < 0 or i.max() >= len(Y)):
+            raise IndexError(f"item ids must lie in 0..{len(Y) - 1}, got {i.min()}..{i.max()}")
+        return np.einsum("...f,...f->...", X[u], Y[i]) + self.user_biases_[u] + self.item_biases_[i]
+
+    def recommend(self, user_id, user_items, *, n: int = 10, filter_already_liked: bool = True) -> Recommendations:
+        """The user's top-n items, best first (like ``implicit``'s ``recommend``).
+
+        Parameters
+        ----------
+        user_id : int
+            Row of the training matrix.
+        user_items : scipy.sparse.csr_matrix
+            The user's own row (1 x n_items) or the full users x items matrix; its
+            non-zeros are what the user already played.
+        n : int, optional
+            How many items to return (fewer if fewer are left after filtering).
+        filter_already_liked : bool, optional
+            Leave out items the user already played.
+
+        Returns
+        -------
+        Recommendations
+            ``ids`` and ``scores`` (unpack as ``ids, scores = ...``) and ``fallback``.
+            A user whose row is empty gets the popularity ranking with
+            ``fallback=True`` and popularity counts as scores. A user who had no
+            interactions at fit time but has some now is scored with
+            :meth:`recalculate_user`.
+
+        Raises
+        ------
+        IndexError
+            If ``user_id`` is not a user of the fitted model.
+        ValueError
+            If ``user_items`` does not have one column per item (e.g. it is items x users).
+        """
+        u = self._check_user_id(user_id)
+        n = _check_int(n, "n", minimum=1)
+        row = self._user_row(u, user_items)
+        played = row.indices[row.data > 0]
+        if played.size == 0:
+            scores = self.item_popularity_.copy()
+            fallback = True
+        else:
+            if self._user_counts[u] == 0:
+                x_u, beta_u = self.recalculate_user(row, return_bias=True)
+            else:
+                x_u, beta_u = self.user_factors_[u], self.user_biases_[u]
+            scores = self.item_factors_ @ x_u + beta_u + self.item_biases_
+            fallback = False
+        candidates = np.ones(len(scores), dtype=bool)
+        if filter_already_liked:
+            candidates[played] = False
+        ids = np.flatnonzero(candidates)
+        ids = ids[np.argsort(-scores[ids], kind="stable")[:n]]
+        return Recommendations(ids=ids, scores=scores[ids], fallback=fallback)
+
+    def similar_items(self, item_id, *, n: int = 10, exclude_self: bool = True):
+        """The n items whose vectors y_j have the highest cosine with y_i.
+
+        Parameters
+        ----------
+        item_id : int
+        n : int, optional
+        exclude_self : bool, optional
+            Leave the item itself out (``implicit`` keeps it as the first result).
+
+        Returns
+        -------
+        ids, scores : numpy.ndarray
+            Item indices and cosine similarities, best first. Biases are not part
+            of the vectors.
+        """
+        i = self._check_item_id(item_id)
+        return cosine_neighbours(self.item_factors_, i, n, exclude_self=exclude_self)
+
+    def similar_users(self, user_id, *, n: int = 10, exclude_self: bool = True):
+        """The n users whose vectors x_v have the highest cosine with x_u.
+
+        Parameters
+        ----------
+        user_id : int
+        n : int, optional
+        exclude_self : bool, optional
+
+        Returns
+        -------
+        ids, scores : numpy.ndarray
+            User indices and cosine similarities, best first.
+        """
+        u = self._check_user_id(user_id)
+        return cosine_neighbours(self.user_factors_, u, n, exclude_self=exclude_self)
+
+    def recalculate_user(self, user_row, *, return_bias: bool = False):
+        """The vector of a new user from their row, without refitting.
+
+        Solves the user step of the objective for this one user with the item
+        factors held fixed — the same closed form a sweep uses.
+
+        Parameters
+        ----------
+        user_row : scipy.sparse.csr_matrix, shape (1, n_items)
+            The user's interaction strengths r_ui.
+        return_bias : bool, optional
+            Also return the user bias β_u (0.0 for a model without biases).
+
+        Returns
+        -------
+        x_u : numpy.ndarray, shape (factors,)
+        beta_u : float
+            Only if ``return_bias``.
+        """
+        self._check_fitted()
+        R = check_user_items(user_row, name="user_row")
+        self._check_columns(R, "user_row")
+        if R.shape[0] != 1:
+            raise ValueError(f"user_row must have exactly one row, got shape {R.shape}")
+        X, b = _half_step(
+            _RowBlocks(R), self.item_factors_, self.item_biases_, self.alpha, self.regularization, self.use_biases,
+            getattr(self, "dtype", np.float64),
+        )
+        return (X[0], float(b[0])) if return_bias else X[0]
+
+    def objective(self, user_items) -> float:
+        """The lecture's objective L for the fitted parameters on ``user_items``."""
+        self._check_fitted()
+        R = check_user_items(user_items)
+        self._check_columns(R, "user_items")
+        if R.shape[0] != self.n_users_:
+            raise ValueError(f"user_items must have {self.n_users_} rows, got {R.shape[0]}")
+        return _objective(
+            R, self.alpha, self.regularization, self.user_factors_, self.user_biases_,
+            self.item_factors_, self.item_biases_, self.use_biases,
+        )
+
+
+# ------------------------------------------------------------------- from scratch
+
+
+class ALS(_FactorModel):
+    """Implicit-feedback matrix factorization by alternating least squares.
+
+    Minimises the lecture's objective
+
+        L = Σ_{u,i} c_ui (p_ui − x_uᵀy_i − β_u − β_i)² + λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²)
+
+    with p_ui = [r_ui > 0] and c_ui = 1 + α r_ui, by exact alternating
+    closed-form steps, so the objective never increases from sweep to sweep.
+
+    Parameters
+    ----------
+    factors : int, optional
+        Length f of the user and item vectors. 64 is a common size for a few
+        thousand items.
+    regularization : float, optional
+        λ, the weight of the penalty on ‖x_u‖² and ‖y_i‖² (not on the biases).
+        The sum in L runs over all users x items, so λ is small next to the data
+        term; 10 did best among 0.1, 1, 10 and 100 on the small world.
+    alpha : float, optional
+        α in c_ui = 1 + α r_ui: how much more a played item counts than an
+        unplayed one, per unit of interaction strength. With r = stream counts
+        (or their log) α = 1 did best among 1, 10 and 40 on the small world;
+        Hu et al. used 40 with log-scaled counts.
+    iterations : int, optional
+        Number of sweeps (a user step followed by an item step).
+    use_biases : bool, optional
+        Fit the user and item biases β_u, β_i; if False they are fixed at 0.
+    random_state : int, numpy.random.Generator or None, optional
+        Seed for the initial item vectors (normal, standard deviation 0.01).
+    dtype : numpy.float64 or numpy.float32, optional
+        Precision of the per-row solves. float64 makes every step exact, so the
+        objective provably never increases; float32 is about 1.5x faster (as
+        implicit, which works in float32) and exact to float32 rounding. The
+        learned arrays are float64 either way.
+
+    Attributes
+    ----------
+    user_factors_ : numpy.ndarray, shape (n_users, factors)
+        x_u for every user.
+    item_factors_ : numpy.ndarray, shape (n_items, factors)
+        y_i for every item.
+    user_biases_, item_biases_ : numpy.ndarray, shape (n_users,) and (n_items,)
+        β_u and β_i (zeros when ``use_biases=False``).
+    item_popularity_ : numpy.ndarray, shape (n_items,)
+        Number of training users who played each item (the fallback ranking).
+    loss_history_ : list of float
+        The objective L after each sweep.
+    sweep_seconds_ : list of float
+        Wall-clock seconds of each sweep, not counting the loss evaluation.
+
+    See Also
+    --------
+    ImplicitALS : the same objective (without biases) fitted by ``implicit``.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> R = sp.random(30, 20, density=0.2, format="csr", random_state=0)
+    >>> model = ALS(factors=4, iterations=3, random_state=0).fit(R)
+    >>> model.user_factors_.shape, model.item_factors_.shape
+    ((30, 4), (20, 4))
+    >>> ids, scores = model.recommend(0, R, n=5)
+    """
+
+    def __init__(
+        self,
+        *,
+        factors: int = 64,
+        regularization: float = 10.0,
+        alpha: float = 1.0,
+        iterations: int = 15,
+        use_biases: bool = True,
+        random_state=None,
+        dtype=np.float64,
+    ):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.use_biases = use_biases
+        self.random_state = random_state
+        self.dtype = dtype
+
+    def __repr__(self):
+        return (
+            f"ALS(factors={self.factors}, regularization={self.regularization}, alpha={self.alpha}, "
+            f"iterations={self.iterations}, use_biases={self.use_biases}, random_state={self.random_state!r}, "
+            f"dtype={np.dtype(self.dtype).name})"
+        )
+
+    def fit(self, user_items) -> "ALS":
+        """Fit the factors to a users x items matrix of interaction strengths.
+
+        Parameters
+        ----------
+        user_items : scipy.sparse.csr_matrix, shape (n_users, n_items)
+            r_ui ≥ 0; zeros (stored or not) mean "not played".
+
+        Returns
+        -------
+        ALS
+            The fitted estimator.
+        """
+        f = _check_int(self.factors, "factors", minimum=1)
+        lam = _check_number(self.regularization, "regularization", positive=True)
+        alpha = _check_number(self.alpha, "alpha")
+        iterations = _check_int(self.iterations, "iterations", minimum=1)
+        use_biases = bool(self.use_biases)
+        dtype = _check_dtype(self.dtype)
+        R = check_user_items(user_items)
+        n_users, n_items = R.shape
+        rng = np.random.default_rng(self.random_state)
+
+        user_plan = _RowBlocks(R)
+        item_plan = _RowBlocks(R.T.tocsr())
+        Y = _initial_factors(rng, n_items, f)
+        beta_i = np.zeros(n_items)
+        self.loss_history_ = []
+        self.sweep_seconds_ = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            X, beta_u = _half_step(user_plan, Y, beta_i, alpha, lam, use_biases, dtype)  # users given items
+            Y, beta_i = _half_step(item_plan, X, beta_u, alpha, lam, use_biases, dtype)  # items given users
+            self.sweep_seconds_.append(time.perf_counter() - start)
+            self.loss_history_.append(_objective(R, alpha, lam, X, beta_u, Y, beta_i, use_biases))
+        self.user_factors_, self.item_factors_ = X, Y
+        self.user_biases_, self.item_biases_ = beta_u, beta_i
+        self._remember_training(R)
+        return self
+
+
+# --------------------------------------------------------------- the production path
+
+
+def implicit_confidence(user_items, alpha: float) -> sp.csr_matrix:
+    """The matrix to give ``implicit`` so that it optimises the lecture's objective.
+
+    implicit ≥ 0.5 reads a stored value v as the confidence itself,
+    C_ui = alpha_implicit · v, with preference p_ui = 1 where v > 0, and treats
+    missing entries as C_ui = 1, p_ui = 0; its normal equations are
+    (YᵀY + Yᵀ(C_u − I)Y + λI) x_u = YᵀC_u p_u — the objective above without biases.
+    So we store v = c_ui = 1 + α r_ui on the played items and fit implicit with
+    ``alpha=1``. Stored zeros (r_ui = 0) are dropped, since implicit would read
+    them as played with confidence 1.
+
+    Parameters
+    ----------
+    user_items : scipy.sparse.csr_matrix
+        Interaction strengths r_ui ≥ 0.
+    alpha : float
+        α in c_ui = 1 + α r_ui.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        float32, values 1 + α r_ui on the non-zeros.
+    """
+    R = check_user_items(user_items)
+    R.eliminate_zeros()
+    R.data = 1.0 + alpha * R.data
+    return R.astype(np.float32)
+
+
+class ImplicitALS(_FactorModel):
+    """The same objective (without biases) fitted by ``implicit``'s CPU ALS.
+
+    Wraps ``implicit.cpu.als.AlternatingLeastSquares`` (the CPU class directly, so
+    no GPU is ever picked up), feeds it :func:`implicit_confidence` and limits
+    BLAS to ``blas_threads`` threads while it runs, as implicit recommends.
+    Exposes the same attributes and methods as :class:`ALS`, as float64 arrays.
+
+    Parameters
+    ----------
+    factors, regularization, alpha, iterations, random_state
+        As in :class:`ALS`.
+    use_cg : bool, optional
+        Use implicit's conjugate-gradient solver (3 steps from the previous
+        vector, its default and fastest); False solves each system exactly
+        (Cholesky), like :class:`ALS`.
+    num_threads : int, optional
+        implicit's own threads (0 = all cores).
+    blas_threads : int, optional
+        BLAS threads while fitting.
+    compute_loss : bool, optional
+        Evaluate the lecture's objective after every sweep into ``loss_history_``
+        (costs about a quarter of a sweep).
+    dtype : numpy.float32 or numpy.float64, optional
+        implicit's factor precision (its confidences are always float32).
+
+    Attributes
+    ----------
+    user_factors_, item_factors_, user_biases_, item_biases_, item_popularity_
+        As in :class:`ALS`; the biases are zeros.
+    loss_history_ : list of float
+        The objective after each sweep (empty unless ``compute_loss``).
+    sweep_seconds_ : list of float
+        Seconds per sweep as reported by implicit.
+    model_ : implicit.cpu.als.AlternatingLeastSquares
+        The fitted implicit model.
+    """
+
+    use_biases = False
+
+    def __init__(
+        self,
+        *,
+        factors: int = 64,
+        regularization: float = 10.0,
+        alpha: float = 1.0,
+        iterations: int = 15,
+        random_state=None,
+        use_cg: bool = True,
+        num_threads: int = 1,
+        blas_threads: int = 1,
+        compute_loss: bool = False,
+        dtype=np.float32,
+    ):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+        self.use_cg = use_cg
+        self.num_threads = num_threads
+        self.blas_threads = blas_threads
+        self.compute_loss = compute_loss
+        self.dtype = dtype
+
+    def fit(self, user_items) -> "ImplicitALS":
+        """Fit with implicit; see :class:`ALS.fit`."""
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+
+        f = _check_int(self.factors, "factors", minimum=1)
+        lam = _check_number(self.regularization, "regularization", positive=True)
+        alpha = _check_number(self.alpha, "alpha")
+        iterations = _check_int(self.iterations, "iterations", minimum=1)
+        dtype = _check_dtype(self.dtype)
+        R = check_user_items(user_items)
+        C = implicit_confidence(R, alpha)
+        self.loss_history_ = []
+        self.sweep_seconds_ = []
+        zeros_u, zeros_i = np.zeros(R.shape[0]), np.zeros(R.shape[1])
+
+        def after_sweep(iteration, elapsed, loss):
+            self.sweep_seconds_.append(elapsed)
+            if self.compute_loss:
+                X = model.user_factors.astype(np.float64)
+                Y = model.item_factors.astype(np.float64)
+                self.loss_history_.append(_objective(R, alpha, lam, X, zeros_u, Y, zeros_i, False))
+
+        with threadpool_limits(self.blas_threads, "blas"):
+            model = AlternatingLeastSquares(
+                factors=f,
+                regularization=lam,
+                alpha=1.0,
+                iterations=iterations,
+                use_cg=self.use_cg,
+                dtype=dtype,
+                num_threads=self.num_threads,
+                random_state=self.random_state,
+            )
+            model.fit(C, show_progress=False, callback=after_sweep)
+        self.model_ = model
+        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float64)
+        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float64)
+        self.user_biases_, self.item_biases_ = zeros_u, zeros_i
+        self._remember_training(R)
+        return self
+
+
+def fit_implicit(
+    user_items,
+    *,
+    factors: int = 64,
+    regularization: float = 10.0,
+    alpha: float = 1.0,
+    iterations: int = 15,
+    random_state=None,
+    use_cg: bool = True,
+    num_threads: int = 1,
+    blas_threads: int = 1,
+    compute_loss: bool = False,
+    dtype=np.float32,
+) -> ImplicitALS:
+    """Fit ``implicit``'s ALS on the lecture's objective (without biases).
+
+    Shorthand for ``ImplicitALS(...).fit(user_items)``; see :class:`ImplicitALS`.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> R = sp.random(30, 20, density=0.2, format="csr", random_state=0)
+    >>> fit_implicit(R, factors=4, iterations=2, random_state=0).item_factors_.shape
+    (20, 4)
+    """
+    return ImplicitALS(
+        factors=factors,
+        regularization=regularization,
+        alpha=alpha,
+        iterations=iterations,
+        random_state=random_state,
+        use_cg=use_cg,
+        num_threads=num_threads,
+        blas_threads=blas_threads,
+        compute_loss=compute_loss,
+        dtype=dtype,
+    ).fit(user_items)

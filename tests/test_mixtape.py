@@ -1,0 +1,124 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from coursekit.mixtape import Blend, DiscoverWeekly, listening_order, select, trained
+
+
+def test_select_respects_cap_reservation_and_exclusions():
+    rng = np.random.default_rng(0)
+    scores = rng.random((50, 400))
+    scores[:, :20] = -np.inf  # already played
+    artist = rng.integers(0, 40, 400)
+    new = np.zeros(400, bool)
+    new[300:340] = True
+    picks = select(scores, track_artist=artist, is_new=new, n=30, max_per_artist=2, new_share=1 / 6)
+    assert picks.shape == (50, 30)
+    for u, row in enumerate(picks):
+        assert len(set(row)) == 30 and (row >= 20).all()
+        assert np.bincount(artist[row]).max() <= 2
+        assert new[row].sum() >= 5
+        assert list(row) == sorted(row, key=lambda t: -scores[u, t])  # best first
+
+
+def test_select_by_hand_and_padding():
+    scores = np.array([[5.0, 4.0, 3.0, 2.0, 1.0, -np.inf]])
+    artist = np.array([0, 0, 0, 1, 2, 3])
+    picks = select(scores, track_artist=artist, is_new=np.zeros(6, bool), n=5, max_per_artist=2, new_share=0)
+    # the third song of artist 0 is dropped; the unplayable last track never comes: pad with -1
+    assert picks.tolist() == [[0, 1, 3, 4, -1]]
+    reserved = select(scores, track_artist=artist, is_new=np.array([0, 0, 0, 0, 1, 0], bool), n=2,
+                      max_per_artist=2, new_share=0.5)
+    assert sorted(reserved[0].tolist()) == [0, 4]
+
+
+def test_listening_order_is_an_arc_of_tempo():
+    mix = np.array([[0, 1, 2, 3, 4, 5]])
+    tempo = np.array([100.0, 60.0, 140.0, 80.0, 120.0, 90.0])
+    order = listening_order(mix, tempo)[0]
+    t = tempo[order]
+    peak = int(np.argmax(t))
+    assert (np.diff(t[: peak + 1]) > 0).all() and (np.diff(t[peak:]) < 0).all()
+    assert sorted(order.tolist()) == list(range(6))
+
+
+def test_blend_weights_reproducible():
+    rng = np.random.default_rng(1)
+    pairs = {k: rng.normal(size=500) for k in ("cf", "text", "audio", "sound", "popularity")}
+    pairs["cold"] = (rng.random(500) < 0.2).astype(float)
+    labels = (pairs["cf"] + 0.5 * pairs["text"] + rng.normal(size=500) > 0.5).astype(float)
+    a = Blend().fit(pairs, labels)
+    b = Blend().fit(pairs, labels)
+    pd.testing.assert_series_equal(a.weights_, b.weights_)
+    assert a.weights_["cf"] > a.weights_["text"] > 0
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    from coursekit.world import generate_world
+
+    world, truth = generate_world("tiny")
+    return world, truth, DiscoverWeekly(factors=8, iterations=4).fit(world)
+
+
+def test_mixtapes_are_30_distinct_unheard_released_tracks(tiny_model):
+    world, _, model = tiny_model
+    picks = model.recommend()
+    heard = model.train_.preference
+    artist = model.profile_.artist_of_track
+    for u, row in enumerate(picks):
+        row = row[row >= 0]
+        assert len(row) == 30 and len(set(row)) == 30
+        assert heard[u, row].nnz == 0
+        assert model.split_.released[row].all()
+        assert np.bincount(artist[row]).max() <= 2
+
+
+def test_mixtape_table_has_a_reason_for_every_song(tiny_model):
+    world, _, model = tiny_model
+    user = int(world.listens["user_id"].iloc[0])
+    table = model.mixtape(user)
+    assert len(table) == 30 and table["why"].str.len().min() > 10
+    assert set(table["model"]) <= {"cf", "text", "audio"}
+    with pytest.raises(KeyError, match="unknown user_id"):
+        model.mixtape(10**9)
+
+
+def test_blend_beats_chance_on_next_week(tiny_model):
+    from coursekit.evaluation import next_week_split
+
+    world, truth, model = tiny_model
+    split = next_week_split(world, truth)
+    blend = split.evaluate(model.recommend(ordered=False))["ndcg@30"]
+    chance = split.evaluate(model.recommend(model="popularity", ordered=False))["ndcg@30"]
+    assert blend > chance
+
+
+def test_cache_is_reused_and_a_corrupt_file_is_rebuilt(tmp_path):
+    from coursekit.datasets import load_world
+
+    world = load_world("tiny")
+    messages = []
+    first = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
+    files = list(tmp_path.glob("*.pkl"))
+    assert len(files) == 1
+    again = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
+    assert any("loaded the trained models" in m for m in messages)
+    np.testing.assert_array_equal(first.recommend([0]), again.recommend([0]))
+    # other parameters: another file, not the stale one
+    trained(world, cache_dir=tmp_path, audio=False, factors=6, iterations=3)
+    assert len(list(tmp_path.glob("*.pkl"))) == 2
+    files[0].write_bytes(b"not a pickle")
+    messages.clear()
+    rebuilt = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
+    assert any("unreadable" in m for m in messages)
+    np.testing.assert_array_equal(rebuilt.recommend([0]), first.recommend([0]))
+
+
+def test_cold_start_user_gets_labelled_popular_picks(tiny_model):
+    world, _, model = tiny_model
+    empty = np.flatnonzero(model.train_.preference.getnnz(axis=1) == 0)
+    if len(empty) == 0:
+        pytest.skip("every tiny user has history")
+    table = model.explain(int(empty[0]), model.recommend([int(empty[0])])[0])
+    assert "cold start" in table.attrs["note"]
