@@ -428,7 +428,7 @@ class DiscoverWeekly:
     """
 
     def __init__(self, *, n: int = 30, max_per_artist: int = 2, new_share: float = 1 / 6,
-                 factors: int = 32, regularization: float = 1.0, alpha: float = 5.0, iterations: int = 10,
+                 factors: int = 32, regularization: float = 10.0, alpha: float = 1.0, iterations: int = 10,
                  use: tuple = SIGNALS, audio_fn=None, pool: int = 300, negatives: int = 100,
                  random_state: int = 0):
         self.n = n
