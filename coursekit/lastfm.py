@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .datasets import cache_dir
+from .datasets import _sha256, cache_dir
 from .world import LISTEN_COLUMNS, World
 
 __all__ = [
@@ -396,14 +396,6 @@ def _download_once(url, dest: Path, sha256, size, urlopen, timeout_s, progress) 
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fetch(name: str, *, spec: DatasetSpec | None = None, download: bool = True, **download_kw) -> Path:
