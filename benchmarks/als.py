@@ -5,6 +5,7 @@ Usage::
     python benchmarks/als.py                       # synthetic 2,000 x 5,000 (~250k nnz) and the small world
     python benchmarks/als.py --data synthetic --users 20000 --items 50000 --nnz 10000000
     python benchmarks/als.py --repeats 3 --iterations 5
+    python benchmarks/als.py --data large [--world-path /tmp/ckdata/large]   # the 1M-user world (minutes)
 
 A sweep is one user step plus one item step. Every model runs with BLAS limited
 to one thread (threadpoolctl) and implicit with ``num_threads=1``; the models
@@ -13,6 +14,17 @@ fastest sweep over all of them (the machine may be shared). Our sweep time
 leaves out the loss evaluation. "peak MB" is the largest traced allocation
 during a 2-sweep fit (tracemalloc: NumPy buffers, including implicit's factors,
 not implicit's C++ scratch space).
+
+``--data large`` runs the scaling check on the ``large`` world (1M users x
+100k tracks, ~17M user-track pairs; generated on first use, ~3 min): implicit
+fits all of it for ``--large-iterations`` sweeps, top-30 recommendations are
+computed for every user in batches with a progress bar
+(:func:`coursekit.metrics.recommend_all`), and the from-scratch ALS and
+implicit are timed per sweep on a random subset of users with at least
+``--subset-nnz`` non-zeros. There "peak MB" is the process's peak resident set
+during each step (Linux ``VmHWM``, reset before the step: everything, including
+implicit's C++ memory), and the subset fits run ``--subset-iterations`` sweeps
+once each (the loss after each sweep is not counted in the sweep time).
 """
 
 from __future__ import annotations
@@ -100,15 +112,156 @@ def benchmark(name: str, R: sp.csr_matrix, *, iterations: int, repeats: int) -> 
     return pd.DataFrame(rows)
 
 
+# ------------------------------------------------------------------- the large world
+
+
+def _peak_reset() -> bool:
+    """Reset the process's peak RSS (Linux ``/proc/self/clear_refs``); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_mb() -> float:
+    """Peak resident set size of this process since the last reset, MB."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _Step:
+    """Time a step and record its peak RSS."""
+
+    def __init__(self, log: list, name: str, **extra):
+        self.log, self.name, self.extra = log, name, extra
+
+    def __enter__(self):
+        self.exact = _peak_reset()
+        self.start = time.perf_counter()
+        print(f"... {self.name}", flush=True)
+        return self
+
+    def __exit__(self, *exc):
+        seconds = time.perf_counter() - self.start
+        row = {"step": self.name, "seconds": seconds,
+               "peak MB": _peak_mb() if self.exact else float("nan"), **self.extra}
+        self.log.append(row)
+        print(f"    {seconds:.1f} s, peak {row['peak MB']:.0f} MB", flush=True)
+        return False
+
+
+def user_subset(R: sp.csr_matrix, min_nnz: int, seed: int = 0) -> sp.csr_matrix:
+    """Rows of ``R`` for a random set of users holding at least ``min_nnz`` non-zeros (all columns kept)."""
+    order = np.random.default_rng(seed).permutation(R.shape[0])
+    cumulative = np.cumsum(np.diff(R.indptr)[order])
+    if cumulative[-1] < min_nnz:
+        raise ValueError(f"the matrix has only {cumulative[-1]:,} non-zeros, fewer than {min_nnz:,}")
+    n = int(np.searchsorted(cumulative, min_nnz)) + 1
+    return R[np.sort(order[:n])]
+
+
+LARGE_SUBSET_MODELS = {
+    "from scratch, biases": lambda it: ALS(factors=64, iterations=it, use_biases=True, random_state=0),
+    "from scratch, biases, float32": lambda it: ALS(
+        factors=64, iterations=it, use_biases=True, random_state=0, dtype=np.float32
+    ),
+    "implicit, CG (default)": lambda it: ImplicitALS(factors=64, iterations=it, use_cg=True, random_state=0),
+}
+
+
+def large_world(args) -> None:
+    """The scaling check on the large world; prints two tables."""
+    from coursekit.datasets import load_world
+    from coursekit.feedback import build_feedback
+    from coursekit.metrics import recommend_all
+
+    steps, sweeps = [], []
+    start = time.perf_counter()
+    with _Step(steps, f"load the {args.world_size} world"):
+        world = load_world(args.world_size, path=args.world_path)
+    with _Step(steps, "feedback matrices (chapter 01)"):
+        feedback = build_feedback(world.listens, users=world.users["user_id"], tracks=world.tracks["track_id"])
+    n_listens = len(world.listens)
+    del world
+    R = feedback.scaled
+    played = feedback.preference
+    del feedback
+    shape = f"{R.shape[0]:,} x {R.shape[1]:,}"
+    print(f"{args.world_size} world: {n_listens:,} listen rows -> {shape} users x tracks, {R.nnz:,} non-zeros", flush=True)
+
+    with _Step(steps, f"implicit fit, {args.large_iterations} sweeps (CG, 1 thread, 1 BLAS thread)"):
+        model = ImplicitALS(factors=64, iterations=args.large_iterations, use_cg=True, random_state=0).fit(R)
+    steps[-1]["s/sweep (median)"] = float(np.median(model.sweep_seconds_))
+    with _Step(steps, f"top-{args.n} for all {R.shape[0]:,} users (batches of {args.batch_size})"):
+        with threadpool_limits(args.recommend_threads, "blas"):
+            top = recommend_all(model, played, args.n, batch_size=args.batch_size, progress=True)
+    assert top.shape == (R.shape[0], args.n)
+    steps[-1]["users/s"] = R.shape[0] / steps[-1]["seconds"]
+    steps[-1]["lists with -1"] = int((top < 0).any(axis=1).sum())
+    del model, top
+
+    sub = user_subset(R, args.subset_nnz)
+    del R, played
+    sub_shape = f"{sub.shape[0]:,} x {sub.shape[1]:,}"
+    print(f"subset: {sub_shape}, {sub.nnz:,} non-zeros", flush=True)
+    with threadpool_limits(1, "blas"):
+        for name, make in LARGE_SUBSET_MODELS.items():
+            with _Step(steps, f"subset fit: {name}, {args.subset_iterations} sweeps"):
+                model = make(args.subset_iterations).fit(sub)
+            sweeps.append({"data": f"{args.world_size}-world subset", "users x items": sub_shape, "nnz": f"{sub.nnz:,}",
+                           "model": name, "s/sweep (median)": float(np.median(model.sweep_seconds_)),
+                           "s/sweep (best)": float(np.min(model.sweep_seconds_)),
+                           "peak MB": steps[-1]["peak MB"]})
+            del model
+    table = pd.DataFrame(sweeps)
+    table["x implicit CG"] = table["s/sweep (median)"] / table.loc[
+        table["model"] == "implicit, CG (default)", "s/sweep (median)"].iloc[0]
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.2f}".format):
+        print()
+        print(f"{args.world_size.capitalize()} world ({shape}, {n_listens:,} listen rows), 64 factors; "
+              f"implicit num_threads=1 and 1 BLAS thread; recommendations with {args.recommend_threads} BLAS thread(s)")
+        step_table = pd.DataFrame(steps)
+        if "lists with -1" in step_table:
+            step_table["lists with -1"] = step_table["lists with -1"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+        print(step_table.to_string(index=False, na_rep=""))
+        print()
+        print(f"Seconds per sweep at 64 factors on a random user subset, 1 BLAS thread, "
+              f"{args.subset_iterations} sweeps per model")
+        print(table.to_string(index=False))
+    print(f"({time.perf_counter() - start:.0f} s)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", choices=["synthetic", "small", "both"], default="both")
+    parser.add_argument("--data", choices=["synthetic", "small", "both", "large"], default="both")
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--items", type=int, default=5_000)
     parser.add_argument("--nnz", type=int, default=250_000)
     parser.add_argument("--iterations", type=int, default=5, help="sweeps per fit")
     parser.add_argument("--repeats", type=int, default=3, help="fits per model")
+    large = parser.add_argument_group("--data large")
+    large.add_argument("--world-path", default=None, help="folder of the large world (default: the cache)")
+    large.add_argument("--world-size", default="large", help="another world size, for a quick dry run")
+    large.add_argument("--large-iterations", type=int, default=10, help="implicit sweeps on the full world")
+    large.add_argument("--n", type=int, default=30, help="recommendations per user")
+    large.add_argument("--batch-size", type=int, default=512, help="users per scoring batch")
+    large.add_argument("--recommend-threads", type=int, default=1, help="BLAS threads while recommending")
+    large.add_argument("--subset-nnz", type=int, default=10_000_000, help="non-zeros of the timing subset")
+    large.add_argument("--subset-iterations", type=int, default=3, help="sweeps per subset fit")
     args = parser.parse_args(argv)
+    if args.data == "large":
+        large_world(args)
+        return
 
     datasets = []
     if args.data in ("synthetic", "both"):

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from .exercises import add_exercise_commands
+
 
 def _world(args) -> int:
     from .datasets import load_world, write_world
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     mix.add_argument("--size", default="small", choices=["tiny", "small", "large"])
     mix.add_argument("--no-audio", action="store_true", help="skip the audio CNN (faster, no audio signal)")
     mix.set_defaults(func=_mixtape)
+    add_exercise_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -304,3 +304,124 @@ def test_integer_pcm_is_scaled_to_full_scale(clip):
                                                                     abs=0.01)
     with pytest.raises(ValueError, match="dtype"):
         audio.estimate_attributes(np.array(["a"] * SR * 2))
+
+
+def test_clipping_is_measured_and_the_rest_still_estimated(clip):
+    clipped = np.clip(4.0 * clip, -1.0, 1.0)  # 12 dB of gain into a hard ceiling
+    assert audio.clipped_share(clipped) > 0.05
+    assert audio.clipped_share(clip) < audio.CLIPPED_SHARE  # the synthesiser's limiter is not a clipper
+    est = audio.estimate_attributes(clipped)
+    assert est.clipped == pytest.approx(audio.clipped_share(clipped)) and est.reason == ""
+    assert audio.estimate_attributes(clip).clipped < audio.CLIPPED_SHARE
+    assert est.tempo == pytest.approx(HANDFUL[1]["tempo"], rel=TEMPO_TOLERANCE)
+    assert (est.key, est.mode, est.time_signature) == (4, 0, 4)
+    assert audio.clipped_share(np.zeros(100)) == 0.0
+
+
+def test_clipped_share_by_hand():
+    y = np.array([0.1, 0.5, 0.5, 0.5, -0.2, -0.5, -0.5, 0.3, 0.5, 0.0])
+    # one run of 3 samples at the peak |0.5| counts; runs of 2 and 1 do not
+    assert audio.clipped_share(y) == pytest.approx(0.3)
+    assert audio.clipped_share(y, min_run=2) == pytest.approx(0.5)
+
+
+# -- reading files -------------------------------------------------------------------------
+
+
+def test_load_audio_mixes_down_and_resamples(tmp_path, clip):
+    from scipy.io import wavfile
+
+    stereo = np.stack([clip, clip], axis=1)
+    pcm = np.round(stereo * 32767).astype(np.int16)
+    wavfile.write(tmp_path / "stereo.wav", SR, pcm)
+    y = audio.load_audio(tmp_path / "stereo.wav")
+    assert y.dtype == np.float32 and y.shape == clip.shape
+    np.testing.assert_allclose(y, clip, atol=1 / 32767)
+    wavfile.write(tmp_path / "hi.wav", 44100, audio.render_track(HANDFUL[1], sr=44100))
+    assert audio.load_audio(tmp_path / "hi.wav").shape == clip.shape
+
+
+def test_unreadable_audio_files_are_refused_clearly(tmp_path):
+    from scipy.io import wavfile
+
+    with pytest.raises(FileNotFoundError, match="no audio file"):
+        audio.load_audio(tmp_path / "missing.wav")
+    (tmp_path / "notes.wav").write_text("these are words, not sound")
+    with pytest.raises(ValueError, match=r"could not read .*notes\.wav as audio"):
+        audio.load_audio(tmp_path / "notes.wav")
+    wavfile.write(tmp_path / "empty.wav", SR, np.zeros(0, dtype=np.int16))
+    with pytest.raises(ValueError, match="no audio samples"):
+        audio.load_audio(tmp_path / "empty.wav")
+    with pytest.raises(ValueError, match="could not read"):
+        audio.load_audio(tmp_path)  # a folder is not a file either
+
+
+# -- log-mel spectrograms ------------------------------------------------------------------
+
+
+def test_log_mel_spectrogram_matches_librosa():
+    y = audio.render_track(HANDFUL[0], duration=3.0)
+    mel = audio.log_mel_spectrogram(y)
+    assert mel.shape == (1 + (3 * SR - 1024) // 512, audio.MEL_BANDS) == (128, 64)
+    ref = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=1024, hop_length=512, n_mels=64, center=False)
+    ref = np.maximum(10 * np.log10(np.maximum(ref, 1e-30)), audio.MEL_FLOOR_DB).T
+    np.testing.assert_allclose(mel, ref, atol=1e-3)
+
+
+def test_log_mel_spectrogram_keeps_loudness():
+    quiet = audio.render_track(dict(HANDFUL[4], loudness=-30.0), duration=3.0)
+    loud = audio.render_track(dict(HANDFUL[4], loudness=-20.0), duration=3.0)  # the same mix, 10 dB up
+    a, b = audio.log_mel_spectrogram(quiet), audio.log_mel_spectrogram(loud)
+    audible = a > audio.MEL_FLOOR_DB + 40
+    assert np.median((b - a)[audible]) == pytest.approx(10.0, abs=0.1)
+
+
+def test_log_mel_spectrogram_bad_input():
+    y = audio.render_track(HANDFUL[0], duration=1.0)
+    with pytest.raises(ValueError, match=r"one frame of 1024 samples \(46 ms\)"):
+        audio.log_mel_spectrogram(y[:1000])
+    bad = y.copy()
+    bad[10] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        audio.log_mel_spectrogram(bad)
+    np.testing.assert_allclose(audio.log_mel_spectrogram(np.stack([y, y])), audio.log_mel_spectrogram(y),
+                               atol=1e-4)
+    hi = audio.log_mel_spectrogram(audio.render_track(HANDFUL[0], duration=1.0, sr=44100), 44100)
+    assert hi.shape == audio.log_mel_spectrogram(y).shape
+    silence = audio.log_mel_spectrogram(np.zeros(SR))
+    assert (silence == audio.MEL_FLOOR_DB).all()
+
+
+def test_mel_spectrograms_are_cached_as_float16(tmp_path, monkeypatch):
+    tracks = audio.example_tracks(4, seed=7)
+    mels = audio.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path)
+    assert mels.shape == (4, 42, audio.MEL_BANDS) and mels.dtype == np.float16
+    for i, row in enumerate(tracks.to_dict("records")):
+        expected = audio.log_mel_spectrogram(audio.render_track(row, duration=1.0))
+        np.testing.assert_allclose(mels[i], expected, atol=0.05)  # float16 of values up to ~40 dB
+    files = sorted((tmp_path / "mel").glob("*.npy"))
+    assert len(files) == 4 and all(f.name.startswith("track") for f in files)
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("rendered although cached")
+
+    monkeypatch.setattr(audio, "render_track", no_render)
+    np.testing.assert_array_equal(audio.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path), mels)
+    monkeypatch.undo()
+    files[0].write_bytes(b"garbage")  # a damaged file is computed again
+    np.testing.assert_array_equal(audio.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path), mels)
+    audio.mel_spectrograms(tracks.assign(tempo=tracks["tempo"] + 1), duration=1.0, cache_dir=tmp_path)
+    assert len(list((tmp_path / "mel").glob("*.npy"))) == 8  # changed attributes, new files
+    with pytest.raises(ValueError, match="tempo"):  # a bad row fails before any work
+        audio.mel_spectrograms(tracks.assign(tempo=0.0), duration=1.0, cache=False)
+
+
+def test_mel_spectrograms_in_worker_processes_equal_one_process(monkeypatch):
+    tracks = audio.example_tracks(130, seed=8)  # three batches of 64
+    one = audio.mel_spectrograms(tracks, duration=1.0, cache=False)
+    monkeypatch.setattr(audio, "_MIN_PARALLEL", 100)  # workers from 100 tracks on, for a quick test
+    monkeypatch.setattr(audio, "_mel_batch", None)  # the parent must not compute any batch itself
+    two = audio.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=2)
+    np.testing.assert_array_equal(one, two)
+    with pytest.raises(ValueError, match="n_jobs"):
+        audio.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=0)

@@ -1,0 +1,278 @@
+"""Tests of coursekit.cnn: the pooling layer, the network, its training and the cold-start measures."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+keras = pytest.importorskip("keras")
+cnn = pytest.importorskip("coursekit.cnn")
+
+from coursekit import audio  # noqa: E402
+
+POOL_TOLERANCE = 1e-6  # float32 arithmetic on small numbers
+SR = audio.SR
+
+
+def _pool(x):
+    return np.asarray(cnn.GlobalTemporalPooling()(np.asarray(x, dtype=np.float32)))
+
+
+# -- global temporal pooling ---------------------------------------------------------------
+
+
+def test_pooling_is_mean_max_and_l2_norm_over_time_by_hand():
+    # 1 clip, 3 frames, 2 channels
+    x = [[[1.0, -2.0], [3.0, 2.0], [2.0, 0.0]]]
+    out = _pool(x)
+    mean = [2.0, 0.0]
+    top = [3.0, 2.0]
+    rms = [np.sqrt((1 + 9 + 4) / 3), np.sqrt((4 + 4 + 0) / 3)]  # L2 norm / √T
+    assert out.shape == (1, 6)
+    assert out[0] == pytest.approx(mean + top + rms, abs=POOL_TOLERANCE)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 7, 50])
+def test_pooling_works_for_any_clip_length(frames):
+    x = np.random.default_rng(frames).normal(size=(3, frames, 4))
+    out = _pool(x)
+    assert out.shape == (3, 12)
+    assert out[:, :4] == pytest.approx(x.mean(axis=1), abs=POOL_TOLERANCE)
+    assert out[:, 4:8] == pytest.approx(x.max(axis=1), abs=POOL_TOLERANCE)
+    assert out[:, 8:] == pytest.approx(np.linalg.norm(x, axis=1) / np.sqrt(frames), abs=POOL_TOLERANCE)
+    # the same music twice as long gives the same summary
+    assert _pool(np.concatenate([x, x], axis=1)) == pytest.approx(out, abs=POOL_TOLERANCE)
+
+
+def test_pooling_has_finite_gradients_on_all_zero_channels():
+    import tensorflow as tf
+
+    x = tf.zeros((2, 5, 3))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(cnn.GlobalTemporalPooling()(x))
+    assert np.isfinite(tape.gradient(y, x).numpy()).all()
+
+
+def test_model_with_pooling_layer_saves_and_loads(tmp_path):
+    model = cnn.build_model(8, 3, filters=(4, 4, 4), dense=6)
+    x = np.random.default_rng(0).normal(size=(2, 40, 8)).astype(np.float32)
+    path = tmp_path / "cnn.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded.get_layer("temporal_pooling"), cnn.GlobalTemporalPooling)
+    assert np.asarray(loaded(x)) == pytest.approx(np.asarray(model(x)), abs=1e-6)
+
+
+# -- the network ---------------------------------------------------------------------------
+
+
+def test_network_shapes_any_length_and_unit_output():
+    model = cnn.build_model(16, 5)
+    assert cnn.receptive_field(model) == 25  # 4, pool 2, 4, pool 2, 4: 1 + 3 + 1 + 3·2 + 2 + 3·4
+    assert cnn.min_frames(model) == 25
+    for frames in (25, 60, 128):
+        y = np.asarray(model(np.zeros((3, frames, 16), np.float32) + 1.0))
+        assert y.shape == (3, 5)
+        assert np.linalg.norm(y, axis=1) == pytest.approx(1.0, abs=1e-5)
+    assert model.get_layer("temporal_pooling").output.shape == (None, 3 * 64)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """Spectrogram-like data whose targets depend on which band is loud."""
+    rng = np.random.default_rng(0)
+    n, frames, bands = 48, 60, 12
+    loud = rng.integers(0, 4, size=n)
+    X = rng.normal(-40, 3, size=(n, frames, bands))
+    for i, b in enumerate(loud):
+        X[i, :, 3 * b: 3 * b + 3] += 25.0
+    Y = np.eye(4)[loud] + 0.05 * rng.normal(size=(n, 4))
+    return X.astype(np.float16), Y, loud
+
+
+def test_training_is_deterministic_and_seeded(toy):
+    X, Y, _ = toy
+    kw = dict(filters=(8, 8, 8), dense=16, crop_seconds=1.0, epochs=3, batch_size=16)
+    first = cnn.AudioCNN(random_state=1, **kw).fit(X, Y).predict(X)
+    again = cnn.AudioCNN(random_state=1, **kw).fit(X, Y).predict(X)
+    other = cnn.AudioCNN(random_state=2, **kw).fit(X, Y).predict(X)
+    assert np.array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_the_network_learns_which_sound_goes_where(toy):
+    X, Y, loud = toy
+    model = cnn.AudioCNN(filters=(8, 8, 8), dense=16, crop_seconds=1.0, epochs=25, batch_size=16,
+                         learning_rate=5e-3).fit(X, Y, validation_data=(X, Y))
+    P = model.predict(X)
+    assert (P.argmax(axis=1) == loud).mean() >= 0.9
+    h = model.history_
+    assert list(h.columns) == ["loss", "val_loss", "val_cosine"] and len(h) == 25
+    assert h["loss"].iloc[-1] < 0.5 * h["loss"].iloc[0]
+    assert h["val_cosine"].iloc[-1] > 0.8
+    assert model.fit_seconds_ > 0
+
+
+def test_predict_takes_clips_of_different_lengths(toy):
+    X, Y, _ = toy
+    model = cnn.AudioCNN(filters=(8, 8, 8), dense=16, crop_seconds=1.0, epochs=1).fit(X, Y)
+    whole = model.predict(X[:3])
+    parts = model.predict([X[0], X[1, :40], X[2, :30]])
+    assert parts.shape == (3, 4)
+    assert parts[0] == pytest.approx(whole[0], abs=1e-6)
+    assert not np.allclose(parts[1], whole[1], atol=1e-6)  # a shorter clip hears less
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mel_model():
+    """A small model trained on real log-mel spectrograms (1 s clips)."""
+    tracks = audio.example_tracks(16, seed=3)
+    X = audio.mel_spectrograms(tracks, duration=1.0, cache=False)
+    Y = np.random.default_rng(0).normal(size=(16, 4))
+    return cnn.AudioCNN(filters=(8, 8, 8), dense=8, crop_seconds=0.8, epochs=1).fit(X, Y), tracks
+
+
+def test_clip_shorter_than_the_receptive_field_is_refused(mel_model):
+    model, tracks = mel_model
+    y = audio.render_track(tracks.iloc[0], duration=1.0)
+    assert model.predict_audio(y).shape == (4,)
+    with pytest.raises(ValueError, match=r"20 frames \(0\.46 s\).*receptive field of 25 frames \(0\.58 s\)"):
+        model.predict_audio(y[: 1024 + 19 * 512])
+    with pytest.raises(ValueError, match="receptive field"):
+        model.predict(np.zeros((2, 10, audio.MEL_BANDS), np.float32))
+    with pytest.raises(ValueError, match="receptive field of 25 frames"):  # crops too short to train on
+        cnn.AudioCNN(crop_seconds=0.3, epochs=1).fit(np.zeros((4, 60, 8)), np.ones((4, 2)))
+
+
+def test_nan_samples_and_silence_are_refused(mel_model):
+    model, tracks = mel_model
+    y = audio.render_track(tracks.iloc[0], duration=1.0)
+    y[500] = np.nan
+    with pytest.raises(ValueError, match="1 NaN or infinite samples"):
+        model.predict_audio(y)
+    with pytest.raises(ValueError, match="silent"):
+        model.predict_audio(np.zeros(SR, np.float32))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        model.predict(np.full((1, 40, audio.MEL_BANDS), np.nan, np.float32))
+
+
+def test_stereo_is_mixed_down_and_another_rate_resampled(mel_model):
+    model, tracks = mel_model
+    mono = audio.render_track(tracks.iloc[1], duration=1.0)
+    v = model.predict_audio(mono)
+    assert model.predict_audio(np.stack([mono, mono])) == pytest.approx(v, abs=1e-6)
+    with pytest.raises(ValueError, match=r"\(samples, channels\)"):
+        model.predict_audio(np.stack([mono, mono], axis=1))
+    hi_fi = audio.render_track(tracks.iloc[1], duration=1.0, sr=44100)
+    assert float(model.predict_audio(hi_fi, 44100) @ v) > 0.99
+    with pytest.raises(ValueError, match="mel bands"):
+        model.predict(np.zeros((1, 40, 10), np.float32))
+
+
+def test_fit_refuses_bad_training_data():
+    X = np.zeros((4, 60, 8), np.float32)
+    with pytest.raises(ValueError, match="one row per clip"):
+        cnn.AudioCNN(epochs=1).fit(X, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="1 all-zero rows"):
+        cnn.AudioCNN(epochs=1).fit(X, np.array([[1.0, 0], [0, 1], [0, 0], [1, 1]]))
+    with pytest.raises(ValueError, match=r"\(clips, frames, mel bands\)"):
+        cnn.AudioCNN(epochs=1).fit(X[0], np.ones((60, 2)))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        cnn.AudioCNN().predict(X)
+
+
+# -- cold start ----------------------------------------------------------------------------
+
+
+def test_cold_start_split_holds_out_tracks_and_whole_artists(tiny):
+    world, _ = tiny
+    split = cnn.cold_start_split(world, artist_share=0.1, track_share=0.1, min_listeners=5, random_state=0)
+    tracks = world.tracks
+    held_artists = set(tracks.loc[split.heldout_artist, "artist_id"])
+    assert len(held_artists) == 6  # 10 % of 60 artists
+    # every track of a held-out artist is held out, and none of theirs is trained on
+    assert split.heldout[tracks["artist_id"].isin(held_artists).to_numpy()].all()
+    assert not (split.train & split.heldout).any()
+    assert (split.listeners[split.train] >= 5).all()
+    # the held-out tracks' listens are gone from the public log, and nothing else is
+    held_ids = set(tracks.loc[split.heldout, "track_id"])
+    assert not split.listens["track_id"].isin(held_ids).any()
+    assert split.heldout_listens["track_id"].isin(held_ids).all()
+    assert len(split.listens) + len(split.heldout_listens) == len(world.listens)
+    capped = cnn.cold_start_split(world, artist_share=0.1, track_share=0.1, min_listeners=5, n_train=50)
+    assert capped.train.sum() == 50 and np.array_equal(capped.heldout, split.heldout)
+
+
+def test_cold_start_table_by_hand():
+    affinity = np.array([[5.0, 4.0, 1.0, 0.0],
+                         [0.0, 1.0, 4.0, 5.0]])
+    scores = {"perfect": affinity, "reversed": -affinity,
+              "half": np.array([[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]])}
+    table = cnn.cold_start_table(scores, affinity, k=2, top_share=0.5)  # relevant: each user's best 2
+    assert table.loc["perfect"].to_dict() == {"AUC": 1.0, "NDCG@2": 1.0, "precision@2": 1.0, "listener AUC": 1.0}
+    assert table.loc["reversed", "AUC"] == 0.0 and table.loc["reversed", "NDCG@2"] == 0.0
+    # user 0: relevant {0, 1} scored 1, 0 vs irrelevant {2, 3} scored 0, 1: pairs won 1 + 0.5 + 0.5 + 0 of 4
+    assert table.loc["half", "AUC"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="users × held-out tracks"):
+        cnn.cold_start_table({"bad": affinity[:, :3]}, affinity)
+
+
+def test_listener_auc_finds_the_right_listeners_by_hand():
+    affinity = np.array([[3.0], [2.0], [1.0], [0.0]])  # one track, four users; its listener: user 0
+    assert cnn.listener_auc(np.array([[0.9], [0.1], [0.2], [0.3]]), affinity, top_share=0.25) == [1.0]
+    assert cnn.listener_auc(np.array([[0.25], [0.1], [0.2], [0.3]]), affinity, top_share=0.25) \
+        == pytest.approx([2 / 3])
+
+
+def test_fold_in_reproduces_an_items_fitted_vector():
+    from coursekit.als import ALS
+
+    R = sp.random(40, 25, density=0.2, format="csr", random_state=0)
+    model = ALS(factors=4, iterations=3, random_state=0).fit(R)  # the last half-step solves the items
+    Y = cnn.fold_in_items(model, R[:, [3, 7]])
+    assert Y == pytest.approx(model.item_factors_[[3, 7]], abs=1e-8)
+    with pytest.raises(ValueError, match="one row per user"):
+        cnn.fold_in_items(model, R[:10, [3]])
+
+
+# -- the mixtape's entry point ---------------------------------------------------------------
+
+
+def test_audio_vector_model_predicts_every_track_of_the_tiny_world(tiny, tmp_path):
+    from dataclasses import replace
+
+    world = replace(tiny[0], tracks=tiny[0].tracks.iloc[:240])  # a third of the tracks: a quicker test
+    messages = []
+    fn = cnn.audio_vector_model(world, progress=messages.append, max_train=60, clip_seconds=1.0,
+                                crop_seconds=0.75, epochs=2, filters=(8, 8, 8), dense=16, cache_dir=tmp_path)
+    n = len(world.tracks)
+    factors = np.random.default_rng(0).normal(size=(n, 6))
+    mask = np.zeros(n, bool)
+    mask[::4] = True
+    out = fn(factors, mask)
+    assert out.shape == (n, 6)
+    assert np.linalg.norm(out, axis=1) == pytest.approx(1.0, abs=1e-5)
+    assert any("training the CNN on 60 tracks" in m for m in messages)
+    assert len(list((tmp_path / "mel").glob("*.npy"))) == n  # every track's spectrogram is cached
+    assert fn.model.model_.input_shape == (None, None, audio.MEL_BANDS)
+    # the second call reads the spectrograms it already has and is reproducible
+    assert np.array_equal(fn(factors, mask), out)
+    with pytest.raises(ValueError, match="one row per track"):
+        fn(factors[:10], mask)
+    with pytest.raises(ValueError, match="boolean"):
+        fn(factors, mask.astype(int))
+    with pytest.raises(TypeError):
+        cnn.audio_vector_model(world, no_such_option=1)
+
+
+def test_artist_listeners_count_only_the_known_tracks(tiny):
+    world, _ = tiny
+    split = cnn.cold_start_split(world, artist_share=0.1, track_share=0.1, random_state=3)
+    assert (split.artist_listeners[split.heldout_artist] == 0).all()
+    t = world.tracks.iloc[np.flatnonzero(split.heldout & ~split.heldout_artist)[0]]
+    others = world.tracks.loc[(world.tracks["artist_id"] == t["artist_id"]), "track_id"]
+    known = split.listens[split.listens["track_id"].isin(others)]
+    assert split.artist_listeners[t.name] == known["user_id"].nunique() > 0
