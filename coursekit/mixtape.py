@@ -619,7 +619,8 @@ class DiscoverWeekly:
                 near = history[np.argmax(A[history] @ A[track])] if self.audio_vectors_ is not None \
                     else history[np.argmin(((A[history] - A[track]) ** 2).sum(axis=1))]
                 row = tracks.iloc[track]
-                new = "new release that " if self.profile_.cold[track] else ""
+                new = ("new release that " if tracks["release_week"].iloc[track] >= 1 else "little-known song that ") \
+                    if self.profile_.cold[track] else ""
                 reasons.append(f"{new}sounds like \"{titles[near]}\" by {artist_name[track_artist[near]]}: "
                                f"{row['tempo']:.0f} BPM, {key_name(row['key'], row['mode'])}")
             else:
@@ -803,24 +804,22 @@ def write_picture(table: pd.DataFrame, path, *, fmt: str | None = None) -> None:
         return
     if fmt != ".png":
         raise ValueError(f"a mixtape picture is .png or .html, got {fmt!r}")
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     cols = 5
     rows = max(1, -(-len(table) // cols))
-    fig, ax = plt.subplots(figsize=(cols * 3.2, rows * 1.9))
+    fig = Figure(figsize=(cols * 3.2, rows * 1.9))  # no pyplot: leaves the caller's backend alone
+    ax = fig.subplots()
     ax.set_xlim(0, cols)
     ax.set_ylim(rows, 0)
     ax.axis("off")
     for k, r in enumerate(table.itertuples()):
         x, y = k % cols, k // cols
-        ax.add_patch(plt.Rectangle((x + 0.03, y + 0.04), 0.94, 0.92, color=GENRE_COLORS.get(r.genre, "#cccccc")))
+        ax.add_patch(Rectangle((x + 0.03, y + 0.04), 0.94, 0.92, color=GENRE_COLORS.get(r.genre, "#cccccc")))
         ax.text(x + 0.08, y + 0.12, fill(f"{r.position}. {r.title}", 30), fontsize=8, weight="bold",
                 va="top", color="white")
         ax.text(x + 0.08, y + 0.42, f"{r.artist} · {r.genre}", fontsize=7, va="top", color="white")
         ax.text(x + 0.08, y + 0.58, fill(str(r.why), 42), fontsize=6, va="top", color="white", style="italic")
     ax.set_title(f"Discover Weekly for user {user}: {len(table)} songs you have never played", fontsize=12)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
