@@ -173,7 +173,8 @@ def spark_session(
         ``yarn``, ``k8s://https://host:443``.
     memory : str, optional
         Driver JVM heap, e.g. ``"512m"``, ``"4g"``. In local mode the driver also
-        does the executors' work, so this bounds the whole of Spark's heap.
+        does the executors' work, so this bounds the whole of Spark's heap. Spark
+        refuses less than 450 MB.
     app_name : str, optional
         Name shown by the cluster manager.
     shuffle_partitions : int, optional
@@ -206,7 +207,7 @@ def spark_session(
         return SparkSession.builder.getOrCreate()
     check_java()
     folder = Path(tempfile.mkdtemp(prefix="coursekit-spark-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    atexit.register(_remove_after_jvm, folder)
     (folder / "log4j2.properties").write_text(_LOG4J2)
     java_options = " ".join([
         f"-Dlog4j2.configurationFile={(folder / 'log4j2.properties').as_uri()}",
@@ -237,13 +238,31 @@ def spark_session(
             spark = builder.getOrCreate()
     except Exception as err:  # the JVM's own explanation is in the log, not in pyspark's message
         tail = log.read_text(errors="replace").strip().splitlines()[-15:] if log.exists() else []
-        raise RuntimeError(f"Spark did not start ({type(err).__name__}: {err}). The JVM said:\n"
+        first = "\n".join(str(err).strip().splitlines()[:3])
+        raise RuntimeError(f"Spark did not start ({type(err).__name__}: {first})\nThe JVM said:\n"
                            + "\n".join(tail)) from err
     spark.sparkContext.setLogLevel("ERROR")
     # ALS cuts its lineage every 10 sweeps by saving the factors here; without it a long
     # fit overflows the JVM's stack
     spark.sparkContext.setCheckpointDir(str(folder / "checkpoints"))
     return spark
+
+
+def _remove_after_jvm(folder: Path) -> None:
+    """At exit: stop Spark and wait for its JVM to end (it writes to ``folder`` until then), then delete it."""
+    try:
+        from pyspark import SparkContext
+
+        if SparkContext._active_spark_context is not None:
+            SparkContext._active_spark_context.stop()
+        gateway = SparkContext._gateway
+        proc = getattr(gateway, "proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.stdin.close()  # the JVM exits when its stdin closes
+            proc.wait(timeout=30)
+    except Exception:  # noqa: BLE001 - best effort at interpreter exit
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 class _output_to:
@@ -443,9 +462,12 @@ class SparkALS:
     --------
     >>> import scipy.sparse as sp
     >>> R = sp.random(30, 20, density=0.2, format="csr", random_state=0)
-    >>> model = SparkALS(factors=4, iterations=3).fit(R)  # doctest: +SKIP
+    >>> spark = spark_session("local[2]", memory="512m")  # doctest: +SKIP
+    >>> model = SparkALS(factors=4, reg_param=matching_reg_param(10.0, R), alpha=1.0,
+    ...                  iterations=3, spark=spark).fit(R)  # doctest: +SKIP
     >>> model.user_factors_.shape, model.item_factors_.shape  # doctest: +SKIP
     ((30, 4), (20, 4))
+    >>> scores = model.predict([0, 1])  # doctest: +SKIP
     """
 
     def __init__(

@@ -21,7 +21,9 @@ FLOAT32_TOL = 1e-4
 
 @pytest.fixture(scope="session")
 def spark():
-    session = spark_session("local[2]", memory="512m", app_name="coursekit-tests")
+    # the quick JIT only: small fits start sooner
+    session = spark_session("local[2]", memory="512m", app_name="coursekit-tests",
+                            java_options="-XX:TieredStopAtLevel=1")
     yield session
     session.stop()
 
@@ -162,7 +164,7 @@ def test_parquet_path_gives_the_same_model(spark, tiny_split, tmp_path):
     assert from_files.user_factors_ == pytest.approx(from_matrix.user_factors_, abs=FLOAT32_TOL)
     assert from_files.item_factors_ == pytest.approx(from_matrix.item_factors_, abs=FLOAT32_TOL)
     # without a shape, the largest ids + 1
-    assert SparkALS(**params).fit(str(folder)).item_factors_.shape[0] == R.indices.max() + 1
+    assert SparkALS(**{**params, "iterations": 1}).fit(str(folder)).item_factors_.shape[0] == R.indices.max() + 1
 
 
 # ----------------------------------------------------------------- bad input
@@ -265,3 +267,17 @@ def test_spark_session_is_quiet_and_local(spark):
     assert spark.conf.get("spark.ui.showConsoleProgress") == "false"
     assert spark_session() is spark  # a running session is returned as it is
     assert scale.INSTALL_HINT == "pip install coursekit[scale]"
+
+
+def test_spark_prints_nothing_while_starting_and_fitting():
+    # a fresh JVM in its own process: no banner, log lines, JVM or BLAS warnings, progress bars
+    code = textwrap.dedent("""
+        import scipy.sparse as sp
+        from coursekit.scale import SparkALS, spark_session
+        spark = spark_session("local[1]", memory="512m", java_options="-XX:TieredStopAtLevel=1")
+        SparkALS(factors=2, iterations=2, spark=spark).fit(sp.random(20, 10, density=0.3, format="csr", random_state=0))
+        spark.stop()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "" and done.stderr == "", (done.stdout[-1000:], done.stderr[-1000:])
