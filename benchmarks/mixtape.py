@@ -57,28 +57,7 @@ from coursekit.mixtape import SIGNALS, DiscoverWeekly  # noqa: E402
 BATCH_BUDGET_S = {"small": 10.0}
 
 
-def _peak_reset() -> bool:
-    """Reset the process's peak RSS (Linux ``/proc/self/clear_refs``); False where unsupported."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_mb() -> float:
-    """Peak resident set size of this process since the last reset, MB."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from _memory import _peak_mb, _peak_reset  # noqa: E402  (shared with the other benchmarks)
 
 
 def _measured(fn):

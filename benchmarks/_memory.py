@@ -1,0 +1,25 @@
+"""Peak-memory helpers shared by the benchmark scripts (run them as scripts: this folder is on sys.path)."""
+
+
+def _peak_reset() -> bool:
+    """Reset the process's peak RSS (Linux ``/proc/self/clear_refs``); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_mb() -> float:
+    """Peak resident set size of this process since the last reset, MB."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
