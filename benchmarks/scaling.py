@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/scaling.py                                  # the full run (about 15 min on 2 cores)
+    python benchmarks/scaling.py                                  # the full run (about 9 min on 2 quiet cores)
     python benchmarks/scaling.py --world-path /tmp/ckdata/large   # a large world already on disk
     python benchmarks/scaling.py --sizes 1e5 1e6 --skip-annoy     # a quick look
 
@@ -14,20 +14,21 @@ turned into chapter 01's feedback (``Feedback.scaled``, α = 5) and subsampled *
 users**: users are taken in a random order until the target number of non-zeros
 is reached, with all their plays, and tracks nobody in the sample played are left
 out. Each (engine, size) runs in a fresh process; its peak memory is the largest
-resident set of that process tree (Python and, for Spark, the JVM) sampled every
-0.1 s, including the interactions themselves. Each time is given as wall-clock
+proportional set size (PSS: shared pages counted once) of that process tree
+(Python and, for Spark, the JVM) sampled every 0.2 s, including the interactions
+themselves. Each time is given as wall-clock
 seconds and as CPU seconds (user + system, all threads): on a shared machine the
 wall clock depends on the other jobs, the CPU seconds much less.
 
 * ``implicit`` — :class:`coursekit.als.ImplicitALS`, ``num_threads=1`` and one
   BLAS thread (threadpoolctl): exact Cholesky solves (the cost model's
-  algorithm) at f = 32 (all sizes) and f = 64 (up to ``--max-nnz-f64``), and the
+  algorithm) at f = 32 and f = 64 (up to ``--max-nnz-f64``), and the
   conjugate-gradient solver (implicit's default) at f = 64; 3 sweeps each.
   Wall-clock seconds per sweep: the median of implicit's per-sweep times; CPU
   seconds per sweep: the median over sweeps 2 and 3 (the first also pays set-up).
 * ``spark`` — :class:`coursekit.scale.SparkALS` in local mode on all cores, from
-  Parquet files, f = 32, up to ``--max-nnz-spark`` (its pure-Java BLAS and
-  per-sweep jobs make larger runs too slow for the budget). After a warm-up fit of
+  Parquet files, f = 32, up to ``--max-nnz-spark`` (lower both limits on a
+  slow or busy machine). After a warm-up fit of
   one sweep on the same data (JIT compilation, file cache), fits of 1 and 3
   sweeps; seconds per sweep = (T₃ − T₁) / 2, and T₁ minus one sweep is the fixed
   cost of a fit (job start, reading and blocking the data).
@@ -205,7 +206,7 @@ def jvm_cpu_seconds() -> float:
 
 
 def run_worker(args: list[str], timeout: float) -> dict:
-    """Run ``scaling.py --worker ...`` in a fresh process; return its result and peak tree RSS."""
+    """Run ``scaling.py --worker ...`` in a fresh process; return its result and peak tree PSS."""
     import psutil
 
     proc = subprocess.Popen([sys.executable, __file__, "--worker", *args],
@@ -218,10 +219,11 @@ def run_worker(args: list[str], timeout: float) -> dict:
         while not done.is_set():
             try:
                 tree = [parent, *parent.children(recursive=True)]
-                peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree))
+                # PSS: pages shared with a forked helper of the JVM (chmod, bash) count once
+                peak[0] = max(peak[0], sum(p.memory_full_info().pss for p in tree))
             except psutil.Error:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.2)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
@@ -347,8 +349,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e6, 3e6, 1e7],
                         help="target non-zeros")
-    parser.add_argument("--max-nnz-f64", type=float, default=3e6, help="largest size for Cholesky at f = 64")
-    parser.add_argument("--max-nnz-spark", type=float, default=3e6, help="largest size for Spark")
+    parser.add_argument("--max-nnz-f64", type=float, default=1e7, help="largest size for Cholesky at f = 64")
+    parser.add_argument("--max-nnz-spark", type=float, default=1e7, help="largest size for Spark")
     parser.add_argument("--world-path", default=None, help="folder of the large world (default: the cache)")
     parser.add_argument("--cache", type=Path, default=None, help="where to keep the feedback and the samples")
     parser.add_argument("--spark-memory", default="6g")

@@ -60,7 +60,7 @@ from .similarity import cosine_neighbours
 
 __all__ = ["SparkALS", "spark_session", "check_java", "matching_reg_param", "interactions_frame", "save_parquet"]
 
-INSTALL_HINT = "pip install coursekit[scale]"
+INSTALL_HINT = "pip install coursekit[spark]"
 JAVA_HINT = (
     "install Java 17: on Debian/Ubuntu `sudo apt-get install openjdk-17-jre-headless`, with conda "
     "`conda install -c conda-forge openjdk=17` (Binder: add openjdk=17 to environment.yml), "
@@ -195,7 +195,7 @@ def spark_session(
     Raises
     ------
     ImportError
-        When pyspark is not installed (``pip install coursekit[scale]``).
+        When pyspark is not installed (``pip install coursekit[spark]``).
     RuntimeError
         When Java is missing or too old.
     """
@@ -206,7 +206,9 @@ def spark_session(
     if SparkContext._active_spark_context is not None:
         return SparkSession.builder.getOrCreate()
     check_java()
+    _remove_stale_folders()
     folder = Path(tempfile.mkdtemp(prefix="coursekit-spark-"))
+    (folder / "owner.pid").write_text(str(os.getpid()))
     atexit.register(_remove_after_jvm, folder)
     (folder / "log4j2.properties").write_text(_LOG4J2)
     java_options = " ".join([
@@ -246,6 +248,22 @@ def spark_session(
     # fit overflows the JVM's stack
     spark.sparkContext.setCheckpointDir(str(folder / "checkpoints"))
     return spark
+
+
+def _remove_stale_folders() -> None:
+    """Delete the scratch folders of earlier sessions whose Python process is gone.
+
+    A process that is killed (as a Jupyter kernel often is when it shuts down)
+    never runs its exit handler, so the next session tidies up after it.
+    """
+    for folder in Path(tempfile.gettempdir()).glob("coursekit-spark-*"):
+        try:
+            pid = int((folder / "owner.pid").read_text())
+            os.kill(pid, 0)  # raises if no such process
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):  # no owner file, or not ours to check: leave it
+            continue
 
 
 def _remove_after_jvm(folder: Path) -> None:

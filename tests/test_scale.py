@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -219,9 +220,9 @@ def test_bad_spark_data_gets_clear_errors(spark, tmp_path):
 
 def test_missing_pyspark_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyspark", None)  # what `import pyspark` sees when it is not installed
-    with pytest.raises(ImportError, match=r"pip install coursekit\[scale\]"):
+    with pytest.raises(ImportError, match=r"pip install coursekit\[spark\]"):
         spark_session()
-    with pytest.raises(ImportError, match=r"pip install coursekit\[scale\]"):
+    with pytest.raises(ImportError, match=r"pip install coursekit\[spark\]"):
         SparkALS().spark_estimator()
 
 
@@ -266,7 +267,7 @@ def test_spark_session_is_quiet_and_local(spark):
     assert spark.conf.get("spark.ui.enabled") == "false"
     assert spark.conf.get("spark.ui.showConsoleProgress") == "false"
     assert spark_session() is spark  # a running session is returned as it is
-    assert scale.INSTALL_HINT == "pip install coursekit[scale]"
+    assert scale.INSTALL_HINT == "pip install coursekit[spark]"
 
 
 def test_spark_prints_nothing_while_starting_and_fitting():
@@ -281,3 +282,16 @@ def test_spark_prints_nothing_while_starting_and_fitting():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout == "" and done.stderr == "", (done.stdout[-1000:], done.stderr[-1000:])
+
+
+def test_scratch_folders_of_dead_sessions_are_removed(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, alive, foreign = (tmp_path / f"coursekit-spark-{name}" for name in ("dead", "alive", "foreign"))
+    for folder, owner in ((dead, gone.stdout.strip()), (alive, str(os.getpid())), (foreign, None)):
+        (folder / "local").mkdir(parents=True)
+        if owner:
+            (folder / "owner.pid").write_text(owner)
+    scale._remove_stale_folders()
+    assert not dead.exists()
+    assert alive.exists() and foreign.exists()  # a live owner's, and one without an owner file, stay
