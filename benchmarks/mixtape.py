@@ -17,11 +17,12 @@ Prints three tables:
    and random. Hit rate, precision and NDCG at ``n`` are computed on the
    *ranking* (``ordered=False``, best first), before the tempo ordering;
    "true affinity" is the truth's mean affinity of the picks; "new / mixtape"
-   counts tracks with too few listeners for CF (``profile_.cold``); "new hit
-   rate" is the hit rate on next week's discoveries of such tracks.
+   counts new releases with too few listeners for CF (``profile_.cold &
+   profile_.new``, the reserved slots' pool); "new hit rate" is the hit rate on
+   next week's discoveries of such tracks.
 
-With ``--ablation`` a fourth table refits the whole system without text and
-without audio (``DiscoverWeekly(use=...)``; slow: every fit retrains).
+With ``--ablation`` a fourth table refits the whole system without text,
+without audio and without the artist signals (``DiscoverWeekly(use=...)``; slow: every fit retrains).
 
 Peak memory is the process's resident-set high-water mark (Linux ``VmHWM``),
 reset before each step. The machine may be shared: the header prints the load
@@ -109,7 +110,7 @@ def batch_table(model, size: str, repeats: int) -> pd.DataFrame:
 def evaluation_table(world, truth, model, rankings: dict, n: int) -> pd.DataFrame:
     """One row of metrics per ranking (users × n track positions, best first)."""
     split = next_week_split(world, truth)
-    new = model.profile_.cold & split.released
+    new = model.profile_.cold & model.profile_.new & split.released
     H = split.heldout
     H_new = (H @ sp.diags(new.astype(float))).tocsr()
     H_new.eliminate_zeros()
@@ -135,8 +136,8 @@ def evaluation_table(world, truth, model, rankings: dict, n: int) -> pd.DataFram
 
 def rankings_of(world, truth, model, seed: int) -> dict:
     split = next_week_split(world, truth)
-    unreserved = copy.copy(model)           # shares the fitted models; the copy leaves the world out
-    unreserved.world_, unreserved.new_share = world, 0.0
+    unreserved = copy.copy(model)           # shares the fitted models
+    unreserved.new_share = 0.0
     out = {"blend": model.recommend(ordered=False),
            "blend, no reserved slots": unreserved.recommend(ordered=False)}
     for name in ("cf", "text", "audio", "popularity"):
@@ -177,7 +178,8 @@ def main(argv=None) -> int:
     if args.ablation:
         print("\n4. Ablation: the whole system refit without a model\n")
         variants = {"all signals": model}
-        for name, dropped in (("without text", ("text",)), ("without audio", ("audio", "sound"))):
+        for name, dropped in (("without text", ("text",)), ("without audio", ("audio", "sound")),
+                              ("without artist", ("artist", "artist_popularity"))):
             variants[name], _, _ = train(world, audio_fn, args.seed, use=tuple(s for s in SIGNALS if s not in dropped))
         rankings = {name: m.recommend(ordered=False) for name, m in variants.items()}
         print(evaluation_table(world, truth, model, rankings, model.n).round(4).to_string())

@@ -8,9 +8,13 @@ mixtapes that follow the rules of a good one:
 
 * exactly ``n`` (30) songs the user has never played, all released;
 * at most ``max_per_artist`` (2) songs by one artist;
-* a reserved share of **new releases** (``new_share``, default 1/6: 5 of 30) —
-  tracks with too few listens for collaborative filtering to rank, found by the
-  audio and text models;
+* a reserved share of **new releases** (``new_share``, default 1/30: one song
+  in every mixtape) — tracks released during the observed weeks with too few
+  listeners for collaborative filtering to rank, found by the artist, audio and
+  text signals. More new releases come in when they win a place on their
+  blended score. Each reserved slot costs ranking quality on next week's
+  listening (a new release is a less likely discovery than the 30th-best known
+  song), so the share is a product decision, kept small;
 * ordered for listening: the songs climb in tempo and then come back down, so
   neighbouring songs are never far apart in tempo.
 
@@ -28,7 +32,7 @@ __all__ = ["select", "listening_order"]
 
 
 def select(scores: np.ndarray, *, track_artist: np.ndarray, is_new: np.ndarray, n: int = 30,
-           max_per_artist: int = 2, new_share: float = 1 / 6, pool: int = 300) -> np.ndarray:
+           max_per_artist: int = 2, new_share: float = 1 / 30, pool: int = 300) -> np.ndarray:
     """Pick each user's mixtape from blended scores.
 
     Parameters
@@ -162,12 +166,16 @@ def _first_valid(items: np.ndarray, k: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the three models' signals
-#: The signals the blend combines, in order. ``cf`` collaborative filtering,
-#: ``text`` cultural similarity of the track's artist to the user's artists,
-#: ``audio`` the user's vector against the audio-predicted track vector,
+#: The signals the blend combines, in order. ``cf`` collaborative filtering
+#: (x_u·y_i + biases), ``artist`` the user's CF vector against the mean CF
+#: vector of the artist's known songs (how CF can speak for an artist's brand-new
+#: song), ``text`` cultural similarity of the track's artist to the user's
+#: artists, ``audio`` the user's vector against the audio-predicted track vector,
 #: ``sound`` closeness to the user's usual tempo, mode and loudness,
-#: ``popularity`` log(1 + listeners), ``cold`` 1 for tracks too new for CF.
-SIGNALS = ("cf", "text", "audio", "sound", "popularity", "cold")
+#: ``popularity`` log(1 + listeners per week out), ``artist_popularity``
+#: log(1 + the artist's listeners per known song), ``cold`` 1 for tracks with
+#: too few listeners for CF, ``new`` 1 for tracks released during the observed weeks.
+SIGNALS = ("cf", "artist", "text", "audio", "sound", "popularity", "artist_popularity", "cold", "new")
 #: Models a pick's reason can come from.
 MODELS = ("cf", "text", "audio")
 
@@ -187,9 +195,14 @@ class Profiles:
     user_sound: np.ndarray           # users × 3 mean sound of what they play
     listeners: np.ndarray            # training listeners per track
     cold: np.ndarray                 # tracks with fewer than ``cold_listeners`` listeners
+    artist_factors: np.ndarray       # artists × f mean CF vector of the artist's known tracks (0 if none)
+    artist_listeners: np.ndarray     # artists: mean training listeners per known track
+    new: np.ndarray                  # new releases: released during the observed weeks (or the week ahead)
+    weeks_out: np.ndarray            # training weeks each track has been out (at least 1)
 
 
-def profiles(world, strength, culture, *, cold_listeners: int = 5) -> Profiles:
+def profiles(world, strength, culture, item_factors=None, *, week: int | None = None,
+             cold_listeners: int = 5) -> Profiles:
     """Summaries of a training log for the signals.
 
     Parameters
@@ -200,6 +213,14 @@ def profiles(world, strength, culture, *, cold_listeners: int = 5) -> Profiles:
         r_ui of the training weeks (users × tracks, table order).
     culture : coursekit.text.CulturalVectors or None
         Fitted cultural vectors; ``None`` leaves the text signal at 0.
+    item_factors : numpy.ndarray, optional
+        The CF model's track vectors, for each artist's mean vector over its
+        known (not cold) tracks; zeros without them.
+    week : int, optional
+        The week the mixtapes are for (training covers weeks ``0 .. week - 1``);
+        default ``world.n_weeks``. A track's popularity is its listeners per
+        week it has been out, so a two-week-old release is not judged against
+        songs that had every week.
     cold_listeners : int
         A track with fewer training listeners than this is "cold": CF cannot rank it.
     """
@@ -225,7 +246,18 @@ def profiles(world, strength, culture, *, cold_listeners: int = 5) -> Profiles:
     sound = (raw - raw.mean(axis=0)) / raw.std(axis=0)
     user_sound = _user_mean(strength, sound)
     listeners = np.asarray((strength > 0).sum(axis=0)).ravel()
-    return Profiles(artist_pos, ua, sim, documented, sound, user_sound, listeners, listeners < cold_listeners)
+    cold = listeners < cold_listeners
+    known = sp.diags((~cold).astype(float)) @ to_artist          # tracks × artists, known tracks only
+    n_known = np.asarray(known.sum(axis=0)).ravel()
+    artist_listeners = (known.T @ listeners) / np.maximum(n_known, 1)
+    f = 1 if item_factors is None else item_factors.shape[1]
+    artist_factors = np.zeros((n_artists, f)) if item_factors is None else \
+        (known.T @ np.asarray(item_factors, float)) / np.maximum(n_known, 1)[:, None]
+    week = world.n_weeks if week is None else week
+    release = tracks["release_week"].to_numpy()
+    weeks_out = np.clip(week - np.maximum(release, 0), 1, max(week, 1))
+    return Profiles(artist_pos, ua, sim, documented, sound, user_sound, listeners, cold,
+                    artist_factors, artist_listeners, release >= 1, weeks_out)
 
 
 def _user_mean(strength, values):
@@ -251,6 +283,10 @@ def signals(users, *, cf_model, profile: Profiles, audio_vectors=None) -> dict:
     users = np.asarray(users)
     p = profile
     out = {"cf": np.asarray(cf_model.predict(users), dtype=float)}
+    if p.artist_factors.shape[1] == cf_model.user_factors_.shape[1]:
+        out["artist"] = (cf_model.user_factors_[users] @ p.artist_factors.T)[:, p.artist_of_track]
+    else:
+        out["artist"] = np.zeros_like(out["cf"])
     text_by_artist = np.asarray(p.user_artists[users] @ p.artist_similarity)
     out["text"] = text_by_artist[:, p.artist_of_track]
     if audio_vectors is not None:
@@ -261,8 +297,10 @@ def signals(users, *, cf_model, profile: Profiles, audio_vectors=None) -> dict:
         out["audio"] = np.zeros_like(out["cf"])
     d = p.user_sound[users][:, None, :] - p.sound[None, :, :]
     out["sound"] = -np.sqrt((d ** 2).sum(axis=2))
-    out["popularity"] = np.broadcast_to(np.log1p(p.listeners), out["cf"].shape)
+    out["popularity"] = np.broadcast_to(np.log1p(p.listeners / p.weeks_out), out["cf"].shape)
+    out["artist_popularity"] = np.broadcast_to(np.log1p(p.artist_listeners)[p.artist_of_track], out["cf"].shape)
     out["cold"] = np.broadcast_to(p.cold.astype(float), out["cf"].shape)
+    out["new"] = np.broadcast_to(p.new.astype(float), out["cf"].shape)
     return out
 
 
@@ -274,8 +312,9 @@ class Blend:
     Each user's positives are the unheard tracks they played in the validation
     week; negatives are ``negatives`` unheard, released tracks drawn at random.
     Features are the signals standardised over the training pairs, plus the
-    cold-track interactions (``cold × audio``, ``cold × text``, ``cold × sound``):
-    for a track CF cannot rank, the other models must speak.
+    cold-track interactions (``cold × artist``, ``cold × audio``, ``cold × text``,
+    ``cold × sound``, ``cold × artist_popularity``, ``cold × new``): for a track
+    CF cannot rank, the other signals must speak.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -294,9 +333,11 @@ class Blend:
     def _raw(self, sig: dict) -> dict:
         feats = {k: sig[k] for k in SIGNALS if k in self.use}
         cold = sig["cold"]
-        for k in ("audio", "text", "sound"):
+        for k in ("artist", "audio", "text", "sound", "artist_popularity"):
             if k in self.use:
                 feats[f"cold×{k}"] = cold * sig[k]
+        if "new" in self.use:
+            feats["cold×new"] = cold * sig["new"]
         return feats
 
     def fit(self, sig_pairs: dict, labels: np.ndarray) -> "Blend":
@@ -324,10 +365,11 @@ class Blend:
         return sum(self.contributions(sig).values())
 
     def model_contributions(self, sig: dict) -> dict:
-        """Contributions grouped by model (cf, text, audio — audio includes sound), for the reasons."""
+        """Contributions grouped by model, for the reasons: cf (with the artist signals), text, audio (with sound)."""
         parts = self.contributions(sig)
         out = {}
-        for model, keys in (("cf", ("cf",)), ("text", ("text", "cold×text")),
+        for model, keys in (("cf", ("cf", "artist", "cold×artist", "artist_popularity", "cold×artist_popularity")),
+                            ("text", ("text", "cold×text")),
                             ("audio", ("audio", "sound", "cold×audio", "cold×sound"))):
             present = [parts[k] for k in keys if k in parts]
             out[model] = sum(present) if present else None
@@ -383,7 +425,9 @@ def training_pairs(split, sig_fn, cold, *, negatives: int = 100, pool: int = 300
         ok = eligible[neg_r, neg_c]
         rows = np.concatenate([pos_r, neg_r[ok]])
         cols = np.concatenate([pos_c, neg_c[ok]])
-        parts.append({k: np.asarray(v)[rows, cols] for k, v in sig.items()})
+        part = {k: np.asarray(v)[rows, cols] for k, v in sig.items()}
+        part["user"] = batch[rows]
+        parts.append(part)
         labels.append(np.concatenate([np.ones(len(pos_r)), np.zeros(int(ok.sum()))]))
     pairs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return pairs, np.concatenate(labels)
@@ -409,6 +453,10 @@ class DiscoverWeekly:
         track: a model of the track's CF vector from its audio (chapter 04), trained
         on the tracks in ``trained_mask``. Without it the audio signal is 0 and
         only the sound closeness speaks for audio.
+    engine : {"als", "implicit"}
+        The CF model: chapter 02's :class:`coursekit.als.ALS` (from scratch, with
+        biases) or :class:`coursekit.als.ImplicitALS` (the ``implicit`` library,
+        no biases; several times faster, for the ``large`` world).
     random_state : int
         Seed for every model.
 
@@ -427,10 +475,13 @@ class DiscoverWeekly:
         Seconds per training step.
     """
 
-    def __init__(self, *, n: int = 30, max_per_artist: int = 2, new_share: float = 1 / 6,
+    def __init__(self, *, n: int = 30, max_per_artist: int = 2, new_share: float = 1 / 30,
                  factors: int = 32, regularization: float = 10.0, alpha: float = 1.0, iterations: int = 10,
                  use: tuple = SIGNALS, audio_fn=None, pool: int = 300, negatives: int = 100,
-                 random_state: int = 0):
+                 engine: str = "als", random_state: int = 0):
+        if engine not in ("als", "implicit"):
+            raise ValueError(f"engine must be 'als' (chapter 02's, from scratch) or 'implicit' (faster, for "
+                             f"big worlds); got {engine!r}")
         self.n = n
         self.max_per_artist = max_per_artist
         self.new_share = new_share
@@ -442,14 +493,16 @@ class DiscoverWeekly:
         self.audio_fn = audio_fn
         self.pool = pool
         self.negatives = negatives
+        self.engine = engine
         self.random_state = random_state
 
     # -- training
     def _als(self):
-        from .als import ALS
+        from .als import ALS, ImplicitALS
 
-        return ALS(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                   iterations=self.iterations, random_state=self.random_state)
+        engine = ImplicitALS if getattr(self, "engine", "als") == "implicit" else ALS
+        return engine(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
+                      iterations=self.iterations, random_state=self.random_state)
 
     def fit(self, world, *, progress=None) -> "DiscoverWeekly":
         """Train on every observed week of ``world``; learn the blend on the last one.
@@ -478,7 +531,7 @@ class DiscoverWeekly:
         listens = world.listens
         val = _split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
         cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
-        prof_val = profiles(world, val.train.strength, self.culture_)
+        prof_val = profiles(world, val.train.strength, self.culture_, cf_val.item_factors_, week=last)
         audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
             if self.audio_fn is not None and "audio" in self.use else None
         pairs, labels = step("blend training pairs", lambda: training_pairs(
@@ -490,7 +543,7 @@ class DiscoverWeekly:
         self.split_ = _split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
         self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
-        self.profile_ = profiles(world, self.train_.strength, self.culture_)
+        self.profile_ = profiles(world, self.train_.strength, self.culture_, self.cf_.item_factors_)
         self.audio_vectors_ = None
         if audio_val is not None:
             # map the validation-space audio vectors into the final CF space (orthogonal Procrustes
@@ -544,7 +597,7 @@ class DiscoverWeekly:
         """Mixtapes (track positions, users × n) for user positions ``users`` (all by default)."""
         users = np.arange(self.train_.shape[0]) if users is None else np.atleast_1d(np.asarray(users))
         tracks = self.world_.tracks
-        is_new = self.profile_.cold & self.split_.released
+        is_new = self.profile_.cold & self.profile_.new & self.split_.released
         out = np.full((len(users), self.n), -1, dtype=np.int64)
         starts = range(0, len(users), batch_size)
         if progress:
@@ -619,10 +672,16 @@ class DiscoverWeekly:
                 near = history[np.argmax(A[history] @ A[track])] if self.audio_vectors_ is not None \
                     else history[np.argmin(((A[history] - A[track]) ** 2).sum(axis=1))]
                 row = tracks.iloc[track]
-                new = ("new release that " if tracks["release_week"].iloc[track] >= 1 else "little-known song that ") \
+                new = ("new release that " if self.profile_.new[track] else "little-known song that ") \
                     if self.profile_.cold[track] else ""
                 reasons.append(f"{new}sounds like \"{titles[near]}\" by {artist_name[track_artist[near]]}: "
                                f"{row['tempo']:.0f} BPM, {key_name(row['key'], row['mode'])}")
+            elif self.profile_.cold[track]:  # CF's voice for a song it cannot place: the artist's other songs
+                model = "cf"
+                played_artist = self.profile_.user_artists[user, a] > 0
+                what = "new release" if self.profile_.new[track] else "little-known song"
+                reasons.append(f"{what} by {artist_name[a]}, " + ("whose songs you play" if played_artist
+                                                                 else "played by listeners with your taste"))
             else:
                 model = "cf"
                 near = history[np.argmax(Y[history] @ Y[track])]
@@ -675,7 +734,7 @@ class DiscoverWeekly:
             "artist": artists["name"].to_numpy()[self.profile_.artist_of_track[picks]],
             "genre": rows["genre"].to_numpy(),
             "tempo": rows["tempo"].to_numpy(),
-            "new": self.profile_.cold[picks],
+            "new": (self.profile_.cold & self.profile_.new)[picks],
             "model": models,
             "why": reasons,
         })
@@ -694,15 +753,30 @@ def _cache_key(world, params: dict) -> str:
 
     if not world.fingerprint:
         return ""
-    blob = json.dumps({"world": world.fingerprint, "params": params, "version": __version__}, sort_keys=True)
+    blob = json.dumps({"world": world.fingerprint, "params": params, "version": __version__,
+                       "code": _code_fingerprint()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _code_fingerprint() -> str:
+    """A hash of the modules whose code shapes a trained model, so an edited library retrains."""
+    import hashlib
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in ("mixtape", "als", "text", "feedback", "evaluation", "cnn", "audio"):
+        spec = importlib.util.find_spec(f"coursekit.{name}")
+        if spec is not None and spec.origin:
+            with open(spec.origin, "rb") as fh:
+                digest.update(fh.read())
+    return digest.hexdigest()[:16]
 
 
 def trained(world, *, cache_dir=None, progress=None, audio: bool = True, **params) -> "DiscoverWeekly":
     """A fitted :class:`DiscoverWeekly` for ``world``: from the model cache, or trained and cached.
 
-    The cache file's name is a hash of the world's files, the parameters and
-    the coursekit version, so any change retrains instead of serving a stale
+    The cache file's name is a hash of the world's files, the parameters, the
+    coursekit version and the code of the modules that train it, so any change retrains instead of serving a stale
     model. A cache file that cannot be read is reported through ``progress``,
     deleted and rebuilt. Worlds generated in memory (no fingerprint) are never
     cached.
@@ -774,7 +848,15 @@ def _getstate(self):
     return state
 
 
+def _copy(self):
+    """A shallow copy that keeps the world (pickling leaves it out; copying should not)."""
+    new = object.__new__(type(self))
+    new.__dict__.update(self.__dict__)
+    return new
+
+
 DiscoverWeekly.__getstate__ = _getstate
+DiscoverWeekly.__copy__ = _copy
 
 
 # ------------------------------------------------------------------------------- pictures

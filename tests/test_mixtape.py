@@ -47,8 +47,9 @@ def test_blend_weights_reproducible():
     pairs = {k: rng.normal(size=500) for k in ("cf", "text", "audio", "sound", "popularity")}
     pairs["cold"] = (rng.random(500) < 0.2).astype(float)
     labels = (pairs["cf"] + 0.5 * pairs["text"] + rng.normal(size=500) > 0.5).astype(float)
-    a = Blend().fit(pairs, labels)
-    b = Blend().fit(pairs, labels)
+    use = ("cf", "text", "audio", "sound", "popularity", "cold")
+    a = Blend(use=use).fit(pairs, labels)
+    b = Blend(use=use).fit(pairs, labels)
     pd.testing.assert_series_equal(a.weights_, b.weights_)
     assert a.weights_["cf"] > a.weights_["text"] > 0
 
@@ -122,3 +123,53 @@ def test_cold_start_user_gets_labelled_popular_picks(tiny_model):
         pytest.skip("every tiny user has history")
     table = model.explain(int(empty[0]), model.recommend([int(empty[0])])[0])
     assert "cold start" in table.attrs["note"]
+
+
+def test_artist_signal_is_the_users_vector_against_the_artists_known_songs(tiny_model):
+    from coursekit.mixtape import signals
+
+    world, _, model = tiny_model
+    p, cf = model.profile_, model.cf_
+    sig = signals([0, 1], cf_model=cf, profile=p)
+    track = int(np.flatnonzero(p.cold)[0])
+    a = p.artist_of_track[track]
+    known = np.flatnonzero((p.artist_of_track == a) & ~p.cold)
+    expected = cf.item_factors_[known].mean(axis=0) if len(known) else np.zeros(cf.item_factors_.shape[1])
+    np.testing.assert_allclose(sig["artist"][:, track], cf.user_factors_[[0, 1]] @ expected, atol=1e-9)
+    # popularity is per week out: a release of week w has had n_weeks - w weeks
+    w = world.tracks["release_week"].to_numpy()
+    assert p.weeks_out[w < 0].min() == world.n_weeks and (p.weeks_out >= 1).all()
+
+
+def test_every_mixtape_holds_its_reserved_new_releases(tiny_model):
+    world, _, model = tiny_model
+    picks = model.recommend(ordered=False)
+    reserved = int(round(model.n * model.new_share))
+    new = model.profile_.cold & model.profile_.new & model.split_.released
+    assert reserved >= 1 and new.sum() >= reserved
+    has_history = model.train_.preference.getnnz(axis=1) > 0
+    counts = new[np.maximum(picks, 0)].sum(axis=1)
+    assert (counts[has_history] >= reserved).all()
+    table = model.mixtape(int(world.users["user_id"].iloc[int(np.flatnonzero(has_history)[0])]))
+    assert table["new"].sum() >= reserved
+    assert table.loc[table["new"], "why"].str.contains("new release").all()
+
+
+def test_a_copy_keeps_the_world(tiny_model):
+    import copy
+
+    _, _, model = tiny_model
+    other = copy.copy(model)
+    other.new_share = 0.0
+    assert other.world_ is model.world_ and model.new_share > 0
+    assert other.recommend([0]).shape == (1, model.n)
+
+
+def test_cache_key_changes_with_the_code(monkeypatch):
+    import coursekit.mixtape as mixtape
+    from coursekit.datasets import load_world
+
+    world = load_world("tiny")
+    before = mixtape._cache_key(world, {"factors": 8})
+    monkeypatch.setattr(mixtape, "_code_fingerprint", lambda: "edited")
+    assert mixtape._cache_key(world, {"factors": 8}) != before != ""
