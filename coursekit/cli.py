@@ -44,7 +44,7 @@ def _mixtape(args) -> int:
         print("coursekit mixtape: give --user ID (one listener) or --all (every listener)", file=sys.stderr)
         return 2
     if args.out:
-        _check_writable(args.out)
+        _check_writable(args.out, table=args.all)
     say = (lambda message: print(f"  {message} ...", file=sys.stderr, flush=True))
     start = time.perf_counter()
     say(f"loading the {args.size} music world")
@@ -70,6 +70,8 @@ def _mixtape(args) -> int:
     print(f"\nDiscover Weekly for user {args.user}: {len(table)} songs you have never played\n")
     if note:
         print(f"({note})\n")
+        if len(table) < model.n:
+            print(f"coursekit mixtape: warning: {note}", file=sys.stderr)
     with pd.option_context("display.width", 200, "display.max_colwidth", 80):
         print(table[["position", "title", "artist", "genre", "why"]].to_string(index=False))
     if args.out:
@@ -78,14 +80,16 @@ def _mixtape(args) -> int:
     return 0
 
 
-def _check_writable(out: str) -> None:
+def _check_writable(out: str, *, table: bool = False) -> None:
     folder = Path(out).resolve().parent
     if not folder.is_dir():
         raise SystemExit(f"coursekit mixtape: cannot write {out}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise SystemExit(f"coursekit mixtape: cannot write {out}: the folder {folder} is not writable")
-    if Path(out).suffix.lower() not in (".png", ".html", ".csv"):
-        raise SystemExit(f"coursekit mixtape: --out must end in .png, .html or .csv, got {out}")
+    allowed = (".csv",) if table else (".png", ".html")
+    if Path(out).suffix.lower() not in allowed:
+        raise SystemExit(f"coursekit mixtape: --out must end in {' or '.join(allowed)} "
+                         f"({'every listener' if table else 'one listener'}), got {out}")
 
 
 def _write_atomic(out: str, write) -> None:

@@ -42,3 +42,47 @@ def test_mixtape_errors(tmp_path, capsys):
 def test_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "coursekit", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "mixtape" in proc.stdout
+
+
+def test_out_with_the_wrong_kind_of_file_is_refused_before_training(tmp_path):
+    with pytest.raises(SystemExit, match=r"must end in \.png or \.html"):
+        main(["mixtape", "--size", "tiny", "--user", "5", "--out", str(tmp_path / "m.csv")])
+    with pytest.raises(SystemExit, match=r"must end in \.csv"):
+        main(["mixtape", "--size", "tiny", "--all", "--out", str(tmp_path / "m.png")])
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(SystemExit, match="does not exist"):
+        main(["mixtape", "--size", "tiny", "--user", "5", "--out", str(tmp_path / "a_file" / "m.png")])
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    import coursekit.mixtape
+
+    def broken(table, path, fmt=None):
+        with open(path, "wb") as fh:
+            fh.write(b"half a picture")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(coursekit.mixtape, "write_picture", broken)
+    with pytest.raises(OSError, match="disk full"):
+        main(["mixtape", "--size", "tiny", "--user", "5", "--no-audio", "--out", str(tmp_path / "m.png")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_listener_who_heard_nearly_everything_gets_fewer_songs_and_a_warning(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    import coursekit.datasets
+    from coursekit.datasets import load_world
+
+    world = load_world("tiny")
+    released = world.tracks.loc[world.tracks["release_week"] < world.n_weeks, "track_id"]
+    everything = pd.DataFrame({"user_id": 5, "track_id": released.iloc[12:].to_numpy(), "week": 0, "streams": 1,
+                               "saved": 0, "artist_page_visits": 0})
+    world.listens = pd.concat([world.listens, everything], ignore_index=True).drop_duplicates(
+        ["user_id", "track_id", "week"])
+    world.fingerprint = ""   # an edited world is never cached
+    monkeypatch.setattr(coursekit.datasets, "load_world", lambda *a, **k: world)
+    assert main(["mixtape", "--size", "tiny", "--user", "5", "--no-audio"]) == 0
+    out, err = capsys.readouterr()
+    assert "songs you have never played" in out
+    assert "warning: only" in err and "heard nearly everything" in err
