@@ -718,8 +718,9 @@ class CulturalVectors:
         # the cultural vector: each type's weights scaled to unit length, weighted, concatenated
         blocks, names = [], []
         total = sum(type_weights.values())
+        self._artist_weights = {}   # (term type, weighting) -> every artist's weights, see top_terms
         for t in TERM_TYPES:
-            W = self._weights(self.counts_[t], t, self.weighting)
+            W = self._artist_weights[t, self.weighting] = self._weights(self.counts_[t], t, self.weighting)
             blocks.append(_row_normalize(W, "l2") * np.sqrt(type_weights[t] / total))
             names.append(np.char.add(f"{t}:", self.vocabulary_[t].astype(str)))
         V = _row_normalize(sp.hstack(blocks, format="csr"), "l2")
@@ -800,11 +801,15 @@ class CulturalVectors:
         n = self._check_n(n)
         if (artist_id is None) == (track_id is None):
             raise ValueError("give exactly one of artist_id and track_id")
+        weighting = weighting or self.weighting
         if artist_id is not None:
-            row = self.counts_[term_type][self._artist_index(artist_id)]
+            i = self._artist_index(artist_id)
+            if (term_type, weighting) not in self._artist_weights:   # weigh all artists once, not one per call
+                self._artist_weights[term_type, weighting] = self._weights(self.counts_[term_type], term_type,
+                                                                           weighting)
+            w = self._artist_weights[term_type, weighting][i]
         else:
-            row = self.track_counts_[term_type][self._track_index(track_id)]
-        w = self._weights(row, term_type, weighting or self.weighting)
+            w = self._weights(self.track_counts_[term_type][self._track_index(track_id)], term_type, weighting)
         cols, vals = w.indices, w.data
         terms = self.vocabulary_[term_type][cols]
         order = np.lexsort((terms, -vals))[:n]

@@ -239,6 +239,31 @@ def test_tfidf_vectors_also_find_the_pop_neighbours():
     assert set(ids[:2]) == {1, 4} and ids[2] == 3
 
 
+def test_top_terms_are_each_artists_own_weights_in_either_weighting():
+    # top_terms weighs every artist at once and keeps the result; each row must be the artist's own
+    model = CulturalVectors().fit(SIM_DOCS, ARTISTS)
+    for weighting in ("tfidf", "salience", "tfidf"):
+        for artist in model.artist_ids_.tolist():
+            own = model._weights(model.counts_["adj"][model._artist_row[artist]], "adj", weighting)
+            top = model.top_terms(artist, term_type="adj", n=50, weighting=weighting)
+            expected = dict(zip(model.vocabulary_["adj"][own.indices], own.data))
+            assert dict(zip(top["term"], top["score"])) == pytest.approx(expected, abs=TOL)
+
+
+def test_tag_documents_as_the_lastfm_loader_writes_them():
+    # coursekit.lastfm: one document per artist, each tag as often as listeners gave it, one tag a sentence
+    docs = pd.DataFrame({"artist_id": [1, 2, 3], "kind": "tags",
+                         "text": ["post-rock. post-rock. icelandic. seen live.", "post-rock. ambient. icelandic.",
+                                  "rnb. rnb. seen live. 2010."]})
+    model = CulturalVectors().fit(docs)
+    assert model.report_.n_used == 3 and model.n_documents_ == 3
+    counts = dict(zip(model.vocabulary_["n1"], model.counts_["n1"][0].toarray().ravel()))
+    assert counts == {"ambient": 0, "icelandic": 1, "live": 1, "post-rock": 2, "rnb": 0, "seen": 1}  # 2010: no word
+    assert model.vocabulary_["n2"].tolist() == ["seen live"]          # a tag never runs into the next one
+    assert model.document_frequency_["n1"].tolist() == [1, 2, 2, 2, 1, 2]   # artists tagged with it
+    ids, sims = model.similar_artists(1, n=2)
+    assert ids.tolist() == [2, 3] and sims[0] > sims[1] > 0
+
 # ------------------------------------------------------------------ bad input
 
 
