@@ -266,8 +266,11 @@ def _user_mean(strength, values):
     return (strength @ values) / np.maximum(totals, 1e-12)[:, None]
 
 
-def signals(users, *, cf_model, profile: Profiles, audio_vectors=None) -> dict:
+def signals(users, *, cf_model, profile: Profiles, audio_vectors=None, only=None) -> dict:
     """Every signal for a batch of users against every track, as users × tracks arrays.
+
+    Signals that depend on the track alone (popularity, artist popularity, the
+    cold and new flags) are read-only broadcast views of one row, not copies.
 
     Parameters
     ----------
@@ -279,28 +282,48 @@ def signals(users, *, cf_model, profile: Profiles, audio_vectors=None) -> dict:
     audio_vectors : numpy.ndarray, optional
         Tracks × factors item vectors predicted from audio (in the CF model's
         space); the audio signal is 0 without them.
+    only : iterable of str, optional
+        Compute just these signals (default: all of :data:`SIGNALS`).
     """
     users = np.asarray(users)
     p = profile
-    out = {"cf": np.asarray(cf_model.predict(users), dtype=float)}
-    if p.artist_factors.shape[1] == cf_model.user_factors_.shape[1]:
-        out["artist"] = (cf_model.user_factors_[users] @ p.artist_factors.T)[:, p.artist_of_track]
-    else:
-        out["artist"] = np.zeros_like(out["cf"])
-    text_by_artist = np.asarray(p.user_artists[users] @ p.artist_similarity)
-    out["text"] = text_by_artist[:, p.artist_of_track]
-    if audio_vectors is not None:
-        x = cf_model.user_factors_[users]
-        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        out["audio"] = x @ audio_vectors.T
-    else:
-        out["audio"] = np.zeros_like(out["cf"])
-    d = p.user_sound[users][:, None, :] - p.sound[None, :, :]
-    out["sound"] = -np.sqrt((d ** 2).sum(axis=2))
-    out["popularity"] = np.broadcast_to(np.log1p(p.listeners / p.weeks_out), out["cf"].shape)
-    out["artist_popularity"] = np.broadcast_to(np.log1p(p.artist_listeners)[p.artist_of_track], out["cf"].shape)
-    out["cold"] = np.broadcast_to(p.cold.astype(float), out["cf"].shape)
-    out["new"] = np.broadcast_to(p.new.astype(float), out["cf"].shape)
+    want = set(SIGNALS if only is None else only)
+    unknown = want - set(SIGNALS)
+    if unknown:
+        raise ValueError(f"unknown signals {sorted(unknown)}; the signals are {SIGNALS}")
+    shape = (len(users), len(p.artist_of_track))
+    out = {}
+    if "cf" in want:
+        out["cf"] = np.asarray(cf_model.predict(users), dtype=float)
+    if "artist" in want:
+        if p.artist_factors.shape[1] == cf_model.user_factors_.shape[1]:
+            out["artist"] = (cf_model.user_factors_[users] @ p.artist_factors.T)[:, p.artist_of_track]
+        else:
+            out["artist"] = np.zeros(shape)
+    if "text" in want:
+        text_by_artist = np.asarray(p.user_artists[users] @ p.artist_similarity)
+        out["text"] = text_by_artist[:, p.artist_of_track]
+    if "audio" in want:
+        if audio_vectors is not None:
+            x = cf_model.user_factors_[users]
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+            out["audio"] = x @ audio_vectors.T
+        else:
+            out["audio"] = np.zeros(shape)
+    if "sound" in want:
+        # −‖s_u − s_i‖ through ‖s_u‖² + ‖s_i‖² − 2 s_u·s_i: one matrix product, no users × tracks × 3 array
+        u = p.user_sound[users]
+        d2 = (u ** 2).sum(axis=1)[:, None] + (p.sound ** 2).sum(axis=1)[None, :] - 2.0 * (u @ p.sound.T)
+        out["sound"] = -np.sqrt(np.maximum(d2, 0.0))
+    per_track = {
+        "popularity": lambda: np.log1p(p.listeners / p.weeks_out),
+        "artist_popularity": lambda: np.log1p(p.artist_listeners)[p.artist_of_track],
+        "cold": lambda: p.cold.astype(float),
+        "new": lambda: p.new.astype(float),
+    }
+    for name, row in per_track.items():
+        if name in want:
+            out[name] = np.broadcast_to(row(), shape)
     return out
 
 
@@ -361,8 +384,40 @@ class Blend:
         return {k: self.weights_[k] * (raw[k] - self.mean_[j]) / self.scale_[j] for j, k in enumerate(self.features_)}
 
     def score(self, sig: dict) -> np.ndarray:
-        """Blended score (the logit) for every pair in ``sig``."""
-        return sum(self.contributions(sig).values())
+        """Blended score for every pair in ``sig``: the sum of :meth:`contributions`.
+
+        Computed without building each contribution: the standardisation is
+        folded into the coefficients, and features that depend on the track
+        alone (broadcast rows, see :func:`signals`) are summed as one row.
+        """
+        coef = self.weights_.to_numpy() / self.scale_
+        row = np.zeros(np.shape(sig["cf"])[1]) - float(coef @ self.mean_)
+        out = None
+
+        def track_row(a):
+            a = np.asarray(a)
+            return a[0] if a.ndim == 2 and a.strides[0] == 0 else None
+
+        cold = track_row(sig["cold"])
+        for c, name in zip(coef, self.features_):
+            base, factor = name, None
+            if name.startswith("cold×"):
+                base = name.removeprefix("cold×")
+                factor = cold if cold is not None else np.asarray(sig["cold"])
+            x = sig[base]
+            x_row = track_row(x)
+            if x_row is not None and (factor is None or factor.ndim == 1):
+                row += c * (x_row if factor is None else x_row * factor)
+                continue
+            term = c * np.asarray(x) if factor is None else np.asarray(x) * (c * factor)
+            if out is None:
+                out = term
+            else:
+                out += term
+        if out is None:
+            return np.broadcast_to(row, np.shape(sig["cf"])).copy()
+        out += row
+        return out
 
     def model_contributions(self, sig: dict) -> dict:
         """Contributions grouped by model, for the reasons: cf (with the artist signals), text, audio (with sound)."""
@@ -464,6 +519,9 @@ class DiscoverWeekly:
     ------------------------------
     blend_ : Blend
         With ``weights_``, the learned blend.
+    validation_pairs_ : (dict, numpy.ndarray)
+        The blend's training pairs (signals per pair, with the user) and their
+        0/1 labels, to refit only the blend; not kept in the model cache.
     cf_ : ALS
         The CF model trained on every observed week.
     culture_ : coursekit.text.CulturalVectors
@@ -539,6 +597,7 @@ class DiscoverWeekly:
             prof_val.cold, negatives=self.negatives, pool=self.pool, random_state=self.random_state))
         self.blend_ = step("blend", lambda: Blend(negatives=self.negatives, random_state=self.random_state,
                                                   use=self.use).fit(pairs, labels))
+        self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); not cached
         # the final models see every observed week
         self.split_ = _split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
@@ -565,7 +624,12 @@ class DiscoverWeekly:
         ``model`` is "blend", "cf", "text", "audio" (audio vectors + sound) or
         "popularity". Played and unreleased tracks are −∞.
         """
-        sig = signals(users, cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_)
+        needed = {"blend": set(self.use) | {"cf", "cold"}, "cf": {"cf"}, "text": {"text"},
+                  "popularity": {"popularity"}, "audio": {"audio", "sound"}}
+        if model not in needed:
+            raise ValueError(f"model must be one of blend, cf, text, audio, popularity; got {model!r}")
+        sig = signals(users, cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_,
+                      only=needed[model])
         if model == "blend":
             cf = self._mask(np.array(sig["cf"], dtype=float, copy=True), users)
             s = np.where(candidate_pool(cf, self.profile_.cold, size=self.pool), self.blend_.score(sig), -np.inf)
@@ -574,8 +638,6 @@ class DiscoverWeekly:
         elif model == "audio":
             z = lambda a: (a - a.mean()) / (a.std() or 1.0)
             s = z(sig["audio"]) + z(sig["sound"]) if self.audio_vectors_ is not None else np.array(sig["sound"])
-        else:
-            raise ValueError(f"model must be one of blend, cf, text, audio, popularity; got {model!r}")
         return self._mask(self._cold_start(np.array(s, dtype=float, copy=True), users), users)
 
     def _cold_start(self, s, users):
@@ -844,6 +906,7 @@ def _audio_fn(world, *, progress=None):
 def _getstate(self):
     state = dict(self.__dict__)
     state.pop("world_", None)  # the world is re-attached on load, not stored twice
+    state.pop("validation_pairs_", None)  # tens of MB, only needed right after fit
     state["audio_fn"] = None   # a trained audio model lives on in audio_vectors_
     return state
 

@@ -173,3 +173,20 @@ def test_cache_key_changes_with_the_code(monkeypatch):
     before = mixtape._cache_key(world, {"factors": 8})
     monkeypatch.setattr(mixtape, "_code_fingerprint", lambda: "edited")
     assert mixtape._cache_key(world, {"factors": 8}) != before != ""
+
+
+def test_fast_blend_score_is_the_sum_of_contributions_and_signals_can_be_chosen(tiny_model):
+    from coursekit.mixtape import signals
+
+    _, _, model = tiny_model
+    sig = signals([0, 1, 2], cf_model=model.cf_, profile=model.profile_)
+    slow = sum(model.blend_.contributions(sig).values())
+    np.testing.assert_allclose(model.blend_.score(sig), slow, atol=1e-10)
+    some = signals([0, 1], cf_model=model.cf_, profile=model.profile_, only=["sound", "cold"])
+    assert set(some) == {"sound", "cold"} and some["cold"].shape == (2, len(model.profile_.cold))
+    d = model.profile_.user_sound[[0, 1]][:, None, :] - model.profile_.sound[None, :, :]
+    np.testing.assert_allclose(some["sound"], -np.sqrt((d ** 2).sum(axis=2)), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown signals"):
+        signals([0], cf_model=model.cf_, profile=model.profile_, only=["loudness"])
+    pairs, labels = model.validation_pairs_
+    assert len(labels) == len(pairs["cf"]) and labels.sum() > 0
