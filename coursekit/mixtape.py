@@ -449,16 +449,20 @@ def candidate_pool(cf_scores: np.ndarray, cold: np.ndarray, *, size: int = 300) 
 
 
 def training_pairs(split, sig_fn, cold, *, negatives: int = 100, pool: int = 300, random_state: int = 0,
-                   batch_size: int = 256):
+                   batch_size: int = 256, max_users: int | None = None):
     """Signals of (user, track) pairs of a split's candidate pools, and their labels.
 
     For every user with held-out tracks: the positives are held-out tracks in
     the user's candidate pool (:func:`candidate_pool`); ``negatives`` other pool
     tracks are drawn at random. ``sig_fn(users)`` returns :func:`signals`.
+    With ``max_users``, a random sample of that many such users (in order) is
+    used: fifteen weights need thousands of users, not millions.
     """
     rng = np.random.default_rng(random_state)
     heldout = split.heldout
     users = np.flatnonzero(heldout.getnnz(axis=1) > 0)
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(rng.choice(users, size=max_users, replace=False))
     heard = split.train.preference
     parts, labels = [], []
     for start in range(0, len(users), batch_size):
@@ -508,6 +512,10 @@ class DiscoverWeekly:
         track: a model of the track's CF vector from its audio (chapter 04), trained
         on the tracks in ``trained_mask``. Without it the audio signal is 0 and
         only the sound closeness speaks for audio.
+    blend_users : int or None
+        The blend learns from at most this many validation users (a random
+        sample; ``None``: all). The small world has 2,000, all used; the large
+        world's 730,000 would take hours and 17 GB for fifteen weights.
     engine : {"als", "implicit"}
         The CF model: chapter 02's :class:`coursekit.als.ALS` (from scratch, with
         biases) or :class:`coursekit.als.ImplicitALS` (the ``implicit`` library,
@@ -536,7 +544,7 @@ class DiscoverWeekly:
     def __init__(self, *, n: int = 30, max_per_artist: int = 2, new_share: float = 1 / 30,
                  factors: int = 32, regularization: float = 10.0, alpha: float = 1.0, iterations: int = 10,
                  use: tuple = SIGNALS, audio_fn=None, pool: int = 300, negatives: int = 100,
-                 engine: str = "als", random_state: int = 0):
+                 blend_users: int | None = 20_000, engine: str = "als", random_state: int = 0):
         if engine not in ("als", "implicit"):
             raise ValueError(f"engine must be 'als' (chapter 02's, from scratch) or 'implicit' (faster, for "
                              f"big worlds); got {engine!r}")
@@ -551,6 +559,7 @@ class DiscoverWeekly:
         self.audio_fn = audio_fn
         self.pool = pool
         self.negatives = negatives
+        self.blend_users = blend_users
         self.engine = engine
         self.random_state = random_state
 
@@ -594,7 +603,8 @@ class DiscoverWeekly:
             if self.audio_fn is not None and "audio" in self.use else None
         pairs, labels = step("blend training pairs", lambda: training_pairs(
             val, lambda u: signals(u, cf_model=cf_val, profile=prof_val, audio_vectors=audio_val),
-            prof_val.cold, negatives=self.negatives, pool=self.pool, random_state=self.random_state))
+            prof_val.cold, negatives=self.negatives, pool=self.pool, random_state=self.random_state,
+            max_users=getattr(self, "blend_users", None)))
         self.blend_ = step("blend", lambda: Blend(negatives=self.negatives, random_state=self.random_state,
                                                   use=self.use).fit(pairs, labels))
         self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); not cached

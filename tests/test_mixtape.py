@@ -190,3 +190,18 @@ def test_fast_blend_score_is_the_sum_of_contributions_and_signals_can_be_chosen(
         signals([0], cf_model=model.cf_, profile=model.profile_, only=["loudness"])
     pairs, labels = model.validation_pairs_
     assert len(labels) == len(pairs["cf"]) and labels.sum() > 0
+
+
+def test_blend_pairs_from_a_sample_of_users(tiny_model):
+    from coursekit.evaluation import validation_split
+    from coursekit.mixtape import signals, training_pairs
+
+    world, _, model = tiny_model
+    val = validation_split(world)
+    sig_fn = lambda u: signals(u, cf_model=model.cf_, profile=model.profile_)  # noqa: E731
+    pairs, labels = training_pairs(val, sig_fn, model.profile_.cold, negatives=10, max_users=25)
+    assert len(np.unique(pairs["user"])) <= 25 and labels.sum() > 0
+    again, _ = training_pairs(val, sig_fn, model.profile_.cold, negatives=10, max_users=25)
+    np.testing.assert_array_equal(pairs["user"], again["user"])
+    everyone, _ = training_pairs(val, sig_fn, model.profile_.cold, negatives=10)
+    assert len(np.unique(everyone["user"])) > 25
