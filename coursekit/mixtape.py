@@ -448,8 +448,19 @@ def candidate_pool(cf_scores: np.ndarray, cold: np.ndarray, *, size: int = 300) 
     return pool & np.isfinite(cf_scores)
 
 
+def default_batch_size(n_tracks: int, *, cells: int = 2_000_000) -> int:
+    """Users scored at a time: about ``cells`` (user, track) pairs, at most 256.
+
+    Every signal is a users × tracks array, so a batch's memory grows with both.
+    On the ``large`` world (100,000 tracks) this gives 20 users, near the fastest
+    batch measured there (``benchmarks/mixtape_large.py``: 16 fastest, 128 ~60 %
+    slower and 900 MB of buffers); on ``small`` (5,000 tracks), 256.
+    """
+    return int(max(1, min(256, cells // max(n_tracks, 1))))
+
+
 def training_pairs(split, sig_fn, cold, *, negatives: int = 100, pool: int = 300, random_state: int = 0,
-                   batch_size: int = 256, max_users: int | None = None):
+                   batch_size: int | None = None, max_users: int | None = None):
     """Signals of (user, track) pairs of a split's candidate pools, and their labels.
 
     For every user with held-out tracks: the positives are held-out tracks in
@@ -465,6 +476,7 @@ def training_pairs(split, sig_fn, cold, *, negatives: int = 100, pool: int = 300
         users = np.sort(rng.choice(users, size=max_users, replace=False))
     heard = split.train.preference
     parts, labels = [], []
+    batch_size = batch_size or default_batch_size(heldout.shape[1])
     for start in range(0, len(users), batch_size):
         batch = users[start:start + batch_size]
         sig = sig_fn(batch)
@@ -664,13 +676,14 @@ class DiscoverWeekly:
         s[r, c] = -np.inf
         return s
 
-    def recommend(self, users=None, *, model: str = "blend", ordered: bool = True, batch_size: int = 256,
+    def recommend(self, users=None, *, model: str = "blend", ordered: bool = True, batch_size: int | None = None,
                   progress: bool = False) -> np.ndarray:
         """Mixtapes (track positions, users × n) for user positions ``users`` (all by default)."""
         users = np.arange(self.train_.shape[0]) if users is None else np.atleast_1d(np.asarray(users))
         tracks = self.world_.tracks
         is_new = self.profile_.cold & self.profile_.new & self.split_.released
         out = np.full((len(users), self.n), -1, dtype=np.int64)
+        batch_size = batch_size or default_batch_size(len(tracks))
         starts = range(0, len(users), batch_size)
         if progress:
             from tqdm.auto import tqdm
@@ -781,9 +794,10 @@ class DiscoverWeekly:
             cache[artist_pos] = " and ".join(terms) or "the same words"
         return cache[artist_pos]
 
-    def all_mixtapes(self, *, batch_size: int = 256, progress: bool = False) -> pd.DataFrame:
+    def all_mixtapes(self, *, batch_size: int | None = None, progress: bool = False) -> pd.DataFrame:
         """Every user's mixtape with reasons, one row per song (columns as :meth:`mixtape`)."""
         users = np.arange(self.train_.shape[0])
+        batch_size = batch_size or default_batch_size(len(self.world_.tracks))
         picks = self.recommend(users, batch_size=batch_size, progress=progress)
         tables = []
         for start in range(0, len(users), batch_size):

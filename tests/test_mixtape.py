@@ -205,3 +205,10 @@ def test_blend_pairs_from_a_sample_of_users(tiny_model):
     np.testing.assert_array_equal(pairs["user"], again["user"])
     everyone, _ = training_pairs(val, sig_fn, model.profile_.cold, negatives=10)
     assert len(np.unique(everyone["user"])) > 25
+
+
+def test_default_batch_size_follows_the_catalogue():
+    from coursekit.mixtape import default_batch_size
+
+    assert default_batch_size(5_000) == 256 and default_batch_size(100_000) == 20
+    assert default_batch_size(10**9) == 1
