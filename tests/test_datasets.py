@@ -52,8 +52,21 @@ def test_damaged_folder_is_reported(tmp_path):
     folder = write_world("tiny", tmp_path / "w")
     users = pd.read_csv(folder / "users.csv")
     users.iloc[:-3].to_csv(folder / "users.csv", index=False)
-    with pytest.raises(ValueError, match="users.*rows.*manifest"):
+    with pytest.raises(ValueError, match=r"users.csv: its sha256 differs.*coursekit world --size tiny --write"):
         load_world("tiny", path=folder)
+    with pytest.raises(ValueError, match="users.*rows.*manifest"):
+        load_world("tiny", path=folder, verify=False)
+
+
+def test_fingerprint_follows_the_verified_content(tmp_path):
+    folder = write_world("tiny", tmp_path / "w")
+    world = load_world("tiny", path=folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    public = {f: h for f, h in manifest["sha256"].items() if not f.startswith("truth/")}
+    blob = json.dumps({"n_weeks": 6, "sha256": public}, sort_keys=True).encode()
+    assert world.fingerprint == hashlib.sha256(blob).hexdigest()
+    assert load_world(path=folder).size == "tiny"                      # the manifest names the size
+    assert load_world("tiny", path=folder, verify=False).fingerprint == ""   # unverified: never cached
 
 
 def test_unknown_size():
