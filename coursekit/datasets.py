@@ -185,8 +185,8 @@ def load_world(size: str | None = None, *, path: str | os.PathLike | None = None
         n_weeks=folder.n_weeks,
         fingerprint=folder.fingerprint() if verify else "",
     )
-    _check_counts(world, folder)
     _check_content(world, folder)
+    _check_counts(world, folder)
     return world
 
 
@@ -487,7 +487,7 @@ def _check_content(world: World, folder: _WorldFolder) -> None:
             raise folder.error(file, f"column {column!r} must hold whole numbers, found {values.dtype}")
         values = values.to_numpy(np.int64)
         if unique and len(np.unique(values)) != len(values):
-            dup = pd.Series(values)[pd.Series(values).duplicated()].iloc[:3].tolist()
+            dup = pd.Series(values)[pd.Series(values).duplicated()].unique()[:3].tolist()
             raise folder.error(file, f"column {column!r} repeats the id(s) {dup}")
         return values
 
