@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 __all__ = ["cache_dir", "sha256_file", "sha256_bytes", "atomic_write", "write_bytes", "atomic_folder",
            "file_mode", "is_plain_relative"]
@@ -161,7 +161,7 @@ def is_plain_relative(relative: str) -> bool:
 
 
 @contextmanager
-def atomic_folder(path: str | os.PathLike, *, owned: Iterable[str] | None = None,
+def atomic_folder(path: str | os.PathLike, *, owned: Iterable[str] | Callable[[], Iterable[str] | None] | None = None,
                   last: str | None = None) -> Iterator[Path]:
     """Write a folder through a temporary sibling, moved into place when complete.
 
@@ -184,8 +184,11 @@ def atomic_folder(path: str | os.PathLike, *, owned: Iterable[str] | None = None
     ----------
     path : path-like
         The folder to write.
-    owned : iterable of str, optional
-        Paths (relative, ``/``-separated) in the existing folder that the library wrote.
+    owned : iterable of str or callable, optional
+        Paths (relative, ``/``-separated) in the existing folder that the library
+        wrote; or a callable returning them (or ``None``), asked only when the
+        folder is moved into place — so that a folder another process finished
+        meanwhile is recognised as the library's.
     last : str, optional
         Relative path of the file to move in last.
 
@@ -220,6 +223,8 @@ def atomic_folder(path: str | os.PathLike, *, owned: Iterable[str] | None = None
         else:
             tmp.rename(target)
             return
+        if callable(owned):
+            owned = owned()
         if owned is None:
             raise FileExistsError(f"{target} already holds files that coursekit did not write; it is left as it "
                                   f"is. Choose a new or empty folder, or move its files away first")

@@ -259,9 +259,9 @@ def write_world(size: str, folder: str | os.PathLike, *, progress=None) -> Path:
     if size not in SIZES:
         raise ValueError(f"unknown world size {size!r}; use one of {sorted(SIZES)}")
     folder = Path(folder)
-    owned = _owned_files(folder)
+    _owned_files(folder)  # refuse a folder of foreign files before the (long) generation
     world, truth = generate_world(size, progress=progress)
-    with atomic_folder(folder, owned=owned, last=_MANIFEST) as tmp:
+    with atomic_folder(folder, owned=lambda: _owned_files(folder), last=_MANIFEST) as tmp:
         (tmp / "truth").mkdir()
         columnar = size == "large"
         _write_csv(world.artists, tmp / "artists.csv")
