@@ -39,10 +39,11 @@ def download_file(urls, dest, *, sha256: str | None = None, size: int | None = N
                   progress: bool = True, hint: str = "") -> Path:
     """Download ``dest`` from the first of ``urls`` that delivers a verified copy.
 
-    The bytes go to a hidden ``.part`` file next to ``dest``, which is renamed to
-    ``dest`` only when the transfer is complete (all of ``Content-Length``) and
-    the size and checksum match: an interrupted or corrupted download never
-    leaves a file that looks whole.
+    The bytes go to a hidden temporary file next to ``dest`` with a name of its
+    own (:func:`coursekit._files.atomic_write`: two processes never write the
+    same one), which is renamed to ``dest`` only when the transfer is complete
+    (all of ``Content-Length``) and the size and checksum match: an interrupted
+    or corrupted download never leaves a file that looks whole.
 
     Parameters
     ----------
