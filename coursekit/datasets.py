@@ -207,9 +207,9 @@ def load_truth(size: str | None = None, *, path: str | os.PathLike | None = None
                                  (similar, "truth/similar_artists.csv.gz", ("artist_id",)),
                                  (genres, "truth/user_genres.csv.gz", ("user_id",))):
         folder.require_columns(frame, name, columns)
-    weeks = next_week["week"].to_numpy()
-    if len(weeks) and (weeks != folder.n_weeks).any():
-        raise folder.error("truth/next_week", f"holds weeks other than next week ({folder.n_weeks})")
+    next_file = "truth/next_week.csv.gz" if folder.exists("truth/next_week.csv.gz") else "truth/next_week"
+    _check_listens(next_week, folder, next_file, genres["user_id"].to_numpy(), tracks["track_id"].to_numpy(),
+                   range(folder.n_weeks, folder.n_weeks + 1))
     cfg = replace(SIZES[folder.size], seed=int(folder.manifest["seed"]))
     return Truth(
         next_week=next_week,
@@ -521,8 +521,8 @@ def _check_content(world: World, folder: _WorldFolder) -> None:
 def _check_listens(listens: pd.DataFrame, folder: _WorldFolder, file: str, users, tracks, weeks: range) -> None:
     values = {c: listens[c].to_numpy() for c in LISTEN_COLUMNS}
     checks = (
-        ("user_id", ~np.isin(values["user_id"], users), "user ids that are not in users.csv"),
-        ("track_id", ~np.isin(values["track_id"], tracks), "track ids that are not in tracks.csv"),
+        ("user_id", ~np.isin(values["user_id"], users), "user ids that are not in the users table"),
+        ("track_id", ~np.isin(values["track_id"], tracks), "track ids that are not in the tracks table"),
         ("week", (values["week"] < weeks.start) | (values["week"] >= weeks.stop),
          f"weeks outside {weeks.start}..{weeks.stop - 1}"),
         ("streams", values["streams"] < 1, "stream counts below 1 (every row has at least one stream)"),
@@ -533,9 +533,13 @@ def _check_listens(listens: pd.DataFrame, folder: _WorldFolder, file: str, users
         if bad.any():
             raise folder.error(file, f"{int(bad.sum())} row(s) with {what} (column {column!r}), e.g. "
                                      f"{values[column][bad][:3].tolist()}")
-    dup = listens.duplicated(["user_id", "track_id", "week"])
-    if dup.any():
-        raise folder.error(file, f"{int(dup.sum())} repeated (user_id, track_id, week) row(s)")
+    # one int64 key per (user, track, week) from row positions: ids are known and weeks in range by now
+    users, tracks = np.sort(users), np.sort(tracks)
+    u, t = np.searchsorted(users, values["user_id"]), np.searchsorted(tracks, values["track_id"])
+    key = (u.astype(np.int64) * len(tracks) + t) * len(weeks) + (values["week"] - weeks.start)
+    repeated = len(key) - len(np.unique(key))
+    if repeated:
+        raise folder.error(file, f"{repeated} repeated (user_id, track_id, week) row(s)")
 
 
 # ---------------------------------------------------------------- file formats

@@ -153,7 +153,7 @@ DAMAGE = {
     "unknown artist ids": (_edit_csv("tracks.csv", _set("artist_id", 999)), False, ValueError,
                            r"tracks.csv: column 'artist_id' names 1 artist id\(s\) that do not exist, e.g. \[999\]"),
     "unknown track ids": (_edit_csv("listens.csv.gz", _set("track_id", 5000), gz=True), False, ValueError,
-                          r"listens.csv.gz: 3 row\(s\) with track ids that are not in tracks.csv"),
+                          r"listens.csv.gz: 3 row\(s\) with track ids that are not in the tracks table"),
     "duplicate user ids": (_edit_csv("users.csv", _set("user_id", 7, slice(0, 2))), False, ValueError,
                            r"users.csv: column 'user_id' repeats the id\(s\) \[7\]"),
     "shuffled ids repeat a row": (_edit_csv("listens.csv.gz", _set("user_id", 1, slice(0, 40)), gz=True), False,
@@ -205,6 +205,10 @@ TRUTH_DAMAGE = {
     "garbage truth .gz": (_write_bytes("truth/next_week.csv.gz", b"garbage"), False, r"truth/next_week.csv.gz: cannot"),
     "edited truth": (_truncate("truth/user_vectors.csv.gz"), True, r"truth/user_vectors.csv.gz: its sha256 differs"),
     "bad manifest": (_write_bytes("manifest.json", b"\xff\xfe"), True, r"manifest.json is not a coursekit manifest"),
+    "next week repeats a row": (_edit_csv("truth/next_week.csv.gz", lambda f: pd.concat([f, f.iloc[:2]]), gz=True),
+                                False, r"truth/next_week.csv.gz: 2 repeated \(user_id, track_id, week\) row"),
+    "next week in the past": (_edit_csv("truth/next_week.csv.gz", _set("week", 0), gz=True), False,
+                              r"truth/next_week.csv.gz: 3 row\(s\) with weeks outside 6..6"),
 }
 
 

@@ -54,7 +54,7 @@ def test_damaged_folder_is_reported(tmp_path):
     users.iloc[:-3].to_csv(folder / "users.csv", index=False)
     with pytest.raises(ValueError, match=r"users.csv: its sha256 differs.*coursekit world --size tiny --write"):
         load_world("tiny", path=folder)
-    with pytest.raises(ValueError, match=r"listens.csv.gz: \d+ row\(s\) with user ids that are not in users.csv"):
+    with pytest.raises(ValueError, match=r"listens.csv.gz: \d+ row\(s\) with user ids that are not in the users table"):
         load_world("tiny", path=folder, verify=False)
     users.to_csv(folder / "users.csv", index=False)
     docs = pd.read_csv(folder / "documents.csv.gz")
