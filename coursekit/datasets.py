@@ -486,13 +486,13 @@ def _check_content(world: World, folder: _WorldFolder) -> None:
         if not pd.api.types.is_integer_dtype(values.dtype) and not (len(values) == 0):
             raise folder.error(file, f"column {column!r} must hold whole numbers, found {values.dtype}")
         values = values.to_numpy(np.int64)
-        if unique and len(np.unique(values)) != len(values):
-            dup = pd.Series(values)[pd.Series(values).duplicated()].unique()[:3].tolist()
-            raise folder.error(file, f"column {column!r} repeats the id(s) {dup}")
+        dup = _repeated(values) if unique else []
+        if len(dup):
+            raise folder.error(file, f"column {column!r} repeats the id(s) {dup[:3].tolist()}")
         return values
 
     def known(values, universe, file, column, what):
-        unknown = np.setdiff1d(values, universe)
+        unknown = np.unique(values[~np.isin(values, universe)])
         if len(unknown):
             raise folder.error(file, f"column {column!r} names {len(unknown)} {what} id(s) that do not exist, e.g. "
                                      f"{unknown[:3].tolist()}")
@@ -533,13 +533,29 @@ def _check_listens(listens: pd.DataFrame, folder: _WorldFolder, file: str, users
         if bad.any():
             raise folder.error(file, f"{int(bad.sum())} row(s) with {what} (column {column!r}), e.g. "
                                      f"{values[column][bad][:3].tolist()}")
-    # one int64 key per (user, track, week) from row positions: ids are known and weeks in range by now
-    users, tracks = np.sort(users), np.sort(tracks)
-    u, t = np.searchsorted(users, values["user_id"]), np.searchsorted(tracks, values["track_id"])
-    key = (u.astype(np.int64) * len(tracks) + t) * len(weeks) + (values["week"] - weeks.start)
-    repeated = len(key) - len(np.unique(key))
+    # one int64 key per (week, user, track) from row positions (ids are known and weeks in range by now,
+    # so it cannot overflow); the files are written in this order, so the check is one pass
+    u, t = _positions(users, values["user_id"]), _positions(tracks, values["track_id"])
+    key = ((values["week"] - weeks.start) * len(users) + u) * len(tracks) + t
+    repeated = len(_repeated(key))
     if repeated:
         raise folder.error(file, f"{repeated} repeated (user_id, track_id, week) row(s)")
+
+
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """The values that occur more than once (sorted); one pass when ``values`` is strictly increasing."""
+    if len(values) < 2 or (np.diff(values) > 0).all():
+        return values[:0]
+    s = np.sort(values)
+    return np.unique(s[1:][s[1:] == s[:-1]])
+
+
+def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Row position of each of ``values`` in the unique ``ids`` (all known)."""
+    if len(ids) and ids[0] == ids.min() and ids[-1] - ids[0] + 1 == len(ids) and not len(_repeated(ids)):
+        return values.astype(np.int64) - ids[0]  # ids 1..n in order, as written: no search needed
+    order = np.argsort(ids)
+    return order[np.searchsorted(ids, values, sorter=order)].astype(np.int64)
 
 
 # ---------------------------------------------------------------- file formats
