@@ -110,3 +110,16 @@ def test_a_world_finished_by_another_process_meanwhile_is_not_foreign(tmp_path, 
     monkeypatch.setattr(datasets, "generate_world", racing)
     write_world("tiny", folder)
     assert len(load_world("tiny", path=folder).users) == 300 and list(tmp_path.iterdir()) == [folder]
+
+
+def test_a_hand_made_world_in_another_row_order_loads_unverified(tmp_path):
+    folder = write_world("tiny", tmp_path / "w")
+    users = pd.read_csv(folder / "users.csv")
+    users.iloc[::-1].to_csv(folder / "users.csv", index=False)          # same rows, another order
+    listens = pd.read_csv(folder / "listens.csv.gz")
+    listens.sample(frac=1, random_state=0).to_csv(folder / "listens.csv.gz", index=False)
+    world = load_world("tiny", path=folder, verify=False)
+    assert world.users["user_id"].tolist() == list(range(300, 0, -1)) and len(world.listens) == len(listens)
+    pd.concat([listens, listens.iloc[[5]]]).to_csv(folder / "listens.csv.gz", index=False)
+    with pytest.raises(ValueError, match=r"listens.csv.gz: 1 repeated \(user_id, track_id, week\) row"):
+        load_world("tiny", path=folder, verify=False)
