@@ -19,13 +19,17 @@ from .exercises import add_exercise_commands
 def _world(args) -> int:
     from .datasets import load_world, write_world
 
-    if args.write:
+    try:
+        if args.write:
+            start = time.perf_counter()
+            folder = write_world(args.size, args.write, progress=_progress if args.size == "large" else None)
+            print(f"wrote the {args.size} world to {folder} in {time.perf_counter() - start:.1f} s")
+            return 0
         start = time.perf_counter()
-        folder = write_world(args.size, args.write, progress=_progress if args.size == "large" else None)
-        print(f"wrote the {args.size} world to {folder} in {time.perf_counter() - start:.1f} s")
-        return 0
-    start = time.perf_counter()
-    world = load_world(args.size, progress=_progress if args.size == "large" else None)
+        world = load_world(args.size, progress=_progress if args.size == "large" else None)
+    except (OSError, ValueError) as err:  # a folder that is not a world, a damaged file: the message names it
+        print(f"coursekit world: {err}", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - start
     print(f"The {args.size} music world (loaded in {elapsed:.1f} s)\n")
     print(world.summary().to_string())

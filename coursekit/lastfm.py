@@ -5,20 +5,23 @@ which *is* a :class:`coursekit.world.World`), with artists as the items:
 
 * ``"lastfm-2k"`` — HetRec 2011 (GroupLens): 1,892 users, 17,632 artists, play
   counts, and the tags users gave artists (the artists' "web text" for chapter 03).
-* ``"lastfm-360k"`` — Òscar Celma's 360K users, through
-  :func:`implicit.datasets.lastfm.get_lastfm` (play counts only).
+* ``"lastfm-360k"`` — Òscar Celma's 360K users, in the HDF5 file that ``implicit``
+  publishes (play counts only), read from implicit's own folder.
 
-:func:`load_dataset` switches between these and the generated world, so a
-notebook needs one ``DATASET`` parameter. A real dataset has no truth (no
+:func:`coursekit.datasets.load_dataset` switches between these and the generated
+world, so a notebook needs one ``DATASET`` parameter (it is importable from here
+too). A real dataset has no truth (no
 next week, no true tastes) and no audio: ``world.has_truth`` and
 ``world.has_audio`` are ``False``, and the audio columns of ``tracks`` are absent.
 
-Downloads go to ``cache_dir()/lastfm`` (``$COURSEKIT_DATA``, default
-``~/.cache/coursekit``), are written to a ``.part`` file that is renamed only
-once complete and verified (so an interrupted download never leaves a file that
-looks whole), show a progress bar and are retried with exponential back-off.
-Offline, place the zip (or its unpacked ``.dat`` files) in that folder by hand:
-the error message says exactly where.
+HetRec downloads go to ``cache_dir()/lastfm`` (``$COURSEKIT_DATA``, default
+``~/.cache/coursekit``) through :func:`coursekit.download.download_file`
+(verified, atomic, retried, with a progress bar). Offline, place the zip in that
+folder, or its unpacked ``.dat`` files in its ``hetrec2011-lastfm-2k`` sub-folder,
+by hand: the error message says exactly where. The 360K file lives in implicit's
+folder (``$IMPLICIT_DATASET_DIR``, default ``~/implicit_datasets``); no checksum
+of it is published, so it is read only with an explicit ``verify=False``, which
+warns (:class:`UnverifiedDataWarning`).
 
 Reading rules for the ``.dat`` files (tab-separated, one header line):
 
@@ -34,13 +37,7 @@ Reading rules for the ``.dat`` files (tab-separated, one header line):
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import os
-import tempfile
-import time
-import urllib.error
-import urllib.request
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -50,22 +47,17 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .datasets import _sha256, cache_dir
+from ._files import atomic_write, cache_dir, sha256_file
+from .datasets import DATASETS, load_dataset
+from .download import DatasetUnavailableError, DatasetVerificationError, download_file
 from .world import LISTEN_COLUMNS, World
 
 __all__ = [
     "DATASETS", "REGISTRY", "DatasetSpec", "TableSpec", "LastfmWorld", "LoadReport",
-    "DatasetUnavailableError", "DatasetVerificationError", "DataQualityWarning",
-    "data_folder", "download_file", "fetch", "read_table", "load_lastfm_2k", "plays_to_world",
+    "DatasetUnavailableError", "DatasetVerificationError", "DataQualityWarning", "UnverifiedDataWarning",
+    "data_folder", "implicit_folder", "download_file", "fetch", "read_table", "load_lastfm_2k", "plays_to_world",
     "load_lastfm_360k", "load_dataset",
 ]
-
-#: Names :func:`load_dataset` accepts.
-DATASETS = ("world", "lastfm-2k", "lastfm-360k")
-
-#: HTTP statuses worth asking again for (the server is busy or briefly broken).
-_RETRY_HTTP = {408, 425, 429, 500, 502, 503, 504}
-
 
 # ------------------------------------------------------------------ the registry
 @dataclass(frozen=True)
@@ -141,7 +133,8 @@ class DatasetSpec:
 
 #: Every downloadable dataset, by name. The HetRec checksum is the one several
 #: independent projects publish for the GroupLens zip; GroupLens has no mirror,
-#: and implicit's 360K file has no published checksum (it is checked by opening it).
+#: and implicit's 360K file has no published checksum: it is read only with an
+#: explicit ``verify=False`` (or a ``spec`` carrying a checksum you trust).
 REGISTRY: dict[str, DatasetSpec] = {
     "lastfm-2k": DatasetSpec(
         name="lastfm-2k",
@@ -170,16 +163,12 @@ REGISTRY: dict[str, DatasetSpec] = {
 
 
 # ------------------------------------------------------------- errors and report
-class DatasetUnavailableError(OSError):
-    """The dataset is not in the cache and could not be downloaded."""
-
-
-class DatasetVerificationError(ValueError):
-    """A downloaded or hand-placed file is not the expected one (damaged, cut short, other release)."""
-
-
 class DataQualityWarning(UserWarning):
     """The files were read, but something in them was repaired (summed duplicates, a cut-off last line)."""
+
+
+class UnverifiedDataWarning(UserWarning):
+    """A file was used without checking it against a checksum (``verify=False``)."""
 
 
 @dataclass
@@ -268,137 +257,8 @@ def _manual_hint(spec: DatasetSpec, dest: Path) -> str:
             f"(see {spec.homepage or spec.urls[0]}) and {where}. Set COURSEKIT_DATA to use another cache folder.")
 
 
-def download_file(urls, dest, *, sha256: str | None = None, size: int | None = None, urlopen=None,
-                  sleep=time.sleep, retries: int = 3, backoff_s: float = 1.0, timeout_s: float = 60.0,
-                  progress: bool = True, hint: str = "") -> Path:
-    """Download ``dest`` from the first of ``urls`` that delivers a verified copy.
-
-    The bytes go to a hidden ``.part`` file next to ``dest``, which is renamed to
-    ``dest`` only when the transfer is complete (all of ``Content-Length``) and
-    the size and checksum match: an interrupted or corrupted download never
-    leaves a file that looks whole.
-
-    Parameters
-    ----------
-    urls : sequence of str
-        Addresses to try in order (a primary, then mirrors).
-    dest : path-like
-        Where the verified file ends up.
-    sha256 : str, optional
-        Expected SHA-256 (hex) of the file.
-    size : int, optional
-        Expected size, bytes.
-    urlopen : callable, optional
-        ``urlopen(url, timeout=...)`` returning a response with ``read(n)`` and
-        ``headers`` (a context manager); default :func:`urllib.request.urlopen`.
-        Tests pass their own to simulate failures.
-    sleep : callable
-        ``sleep(seconds)`` between attempts; tests pass a recorder.
-    retries : int
-        Further attempts per address after a transient failure (timeout,
-        dropped connection, HTTP 5xx/429, a checksum mismatch). A permanent one
-        (HTTP 404) moves on to the next address at once.
-    backoff_s : float
-        Seconds before the first retry, doubling for each next one
-        (``backoff_s · 2^k``).
-    timeout_s : float
-        Socket timeout of one attempt, seconds.
-    progress : bool
-        Show a tqdm progress bar (on stderr).
-    hint : str
-        Appended to the error message (where to put a hand-downloaded copy).
-
-    Returns
-    -------
-    pathlib.Path
-        ``dest``.
-
-    Raises
-    ------
-    DatasetUnavailableError
-        When no address delivered a verified copy; the message says whether the
-        network failed or the files did not verify, lists the attempts and
-        ends with ``hint``.
-    """
-    if isinstance(urls, str):
-        urls = (urls,)
-    if not urls:
-        raise ValueError("no URL to download from")
-    if retries < 0 or backoff_s < 0:
-        raise ValueError(f"retries and backoff_s must be >= 0, got {retries} and {backoff_s}")
-    urlopen = urllib.request.urlopen if urlopen is None else urlopen
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    failures = []  # (kind, text): kind is "network", "http" or "verify"
-    for url in urls:
-        for attempt in range(retries + 1):
-            if attempt:
-                sleep(backoff_s * 2 ** (attempt - 1))
-            try:
-                _download_once(url, dest, sha256, size, urlopen, timeout_s, progress)
-                return dest
-            except urllib.error.HTTPError as err:
-                failures.append(("http", f"{url}: HTTP {err.code} {err.reason}"))
-                if err.code not in _RETRY_HTTP:
-                    break
-            except _Incomplete as err:
-                failures.append(("verify", f"{url}: {err}"))
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-                failures.append(("network", f"{url}: {getattr(err, 'reason', None) or err!r}"))
-    kinds = {k for k, _ in failures}
-    if kinds == {"network"}:
-        what = "the network is unreachable (no connection, or the server did not answer)"
-    elif kinds == {"verify"}:
-        what = "every copy downloaded failed verification (cut short or a different file)"
-    else:
-        what = "no address delivered a verified copy"
-    seen = {}
-    for _, text in failures:
-        seen[text] = seen.get(text, 0) + 1
-    tried = "; ".join(text + (f" (×{n})" if n > 1 else "") for text, n in seen.items())
-    raise DatasetUnavailableError(
-        f"could not download {dest.name}: {what}. {len(failures)} attempt(s): {tried}. {hint}".strip())
-
-
-class _Incomplete(Exception):
-    """A transfer that ended early or whose bytes do not verify (worth retrying)."""
-
-
-def _download_once(url, dest: Path, sha256, size, urlopen, timeout_s, progress) -> None:
-    from tqdm.auto import tqdm
-
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        digest, received = hashlib.sha256(), 0
-        with urlopen(url, timeout=timeout_s) as response, open(tmp, "wb") as out, \
-                tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
-                     disable=not progress) as bar:
-            headers = getattr(response, "headers", None)
-            length = headers.get("Content-Length") if headers is not None else None
-            length = int(length) if length else None
-            bar.total = length
-            while block := response.read(1 << 16):
-                out.write(block)
-                digest.update(block)
-                received += len(block)
-                bar.update(len(block))
-            out.flush()
-            os.fsync(out.fileno())
-        if length is not None and received != length:
-            raise _Incomplete(f"got {received} of {length} bytes")
-        if size is not None and received != size:
-            raise _Incomplete(f"got {received} bytes, expected {size}")
-        if sha256 is not None and digest.hexdigest() != sha256:
-            raise _Incomplete(f"sha256 {digest.hexdigest()} differs from the expected {sha256}")
-        tmp.chmod(0o644)  # mkstemp makes it private; the cache is the user's, readable like any download
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def fetch(name: str, *, spec: DatasetSpec | None = None, download: bool = True, **download_kw) -> Path:
+def fetch(name: str, *, spec: DatasetSpec | None = None, download: bool = True, verify: bool = True,
+          **download_kw) -> Path:
     """The verified download of a registered dataset, downloading it when absent.
 
     A file already in :func:`data_folder` (a finished download, or one placed
@@ -412,6 +272,10 @@ def fetch(name: str, *, spec: DatasetSpec | None = None, download: bool = True, 
         Use this instead of ``REGISTRY[name]`` (tests, another release).
     download : bool
         Allow the network; with ``False`` a missing file is an error at once.
+    verify : bool
+        Check size and SHA-256. ``False`` accepts a file that differs from the
+        registry (another release, a copy of your own) with an
+        :class:`UnverifiedDataWarning`.
     **download_kw
         ``urlopen``, ``sleep``, ``retries``, ``backoff_s``, ``timeout_s``,
         ``progress``: see :func:`download_file`.
@@ -437,12 +301,15 @@ def fetch(name: str, *, spec: DatasetSpec | None = None, download: bool = True, 
     dest = data_folder() / spec.filename
     hint = _manual_hint(spec, dest)
     if dest.exists():
-        _verify_file(dest, spec)
+        _verify_file(dest, spec, verify=verify)
         return dest
     if not download:
         raise DatasetUnavailableError(f"{spec.name} is not in the cache ({dest} does not exist) and "
                                       f"download=False. {hint}")
-    return download_file(spec.urls, dest, sha256=spec.sha256, size=spec.size, hint=hint, **download_kw)
+    if not verify:
+        _warn_unverified(dest)
+    return download_file(spec.urls, dest, sha256=spec.sha256 if verify else None,
+                         size=spec.size if verify else None, hint=hint, **download_kw)
 
 
 def _spec(name: str, spec: DatasetSpec | None) -> DatasetSpec:
@@ -453,30 +320,38 @@ def _spec(name: str, spec: DatasetSpec | None) -> DatasetSpec:
     return REGISTRY[name]
 
 
-def _verify_file(path: Path, spec: DatasetSpec) -> None:
+def _warn_unverified(path: Path) -> None:
+    warnings.warn(f"{path} is used without checking its SHA-256 (verify=False): a damaged or altered copy "
+                  f"would go unnoticed", UnverifiedDataWarning, stacklevel=4)
+
+
+def _verify_file(path: Path, spec: DatasetSpec, *, verify: bool = True) -> None:
+    if not verify:
+        _warn_unverified(path)
+        return
     got_size = path.stat().st_size
     if spec.size is not None and got_size != spec.size:
         raise DatasetVerificationError(f"{path} has {got_size} bytes, {spec.name} should have {spec.size}: it is "
                                        f"damaged or another file. Delete it and load again to download it anew.")
     if spec.sha256 is not None:
-        got = _sha256(path)
+        got = sha256_file(path)
         if got != spec.sha256:
             raise DatasetVerificationError(
                 f"{path} has sha256 {got}, {spec.name} should have {spec.sha256}: the file is damaged, cut short "
                 f"or another release. Delete it and load again to download it anew.")
 
 
-def _unpacked(spec: DatasetSpec, *, download: bool, **download_kw) -> Path:
+def _unpacked(spec: DatasetSpec, *, download: bool, verify: bool = True, **download_kw) -> Path:
     """The folder with the dataset's tables, unpacking (and downloading) the archive if needed.
 
     Files are taken from the archive by name (wherever they sit in it) and
-    each is written to a ``.part`` file renamed when complete.
+    each is written through a uniquely named temporary file renamed when complete.
     """
     folder = data_folder() / spec.folder
     missing = [t.filename for t in spec.tables if not (folder / t.filename).exists()]
     if not missing:
         return folder
-    archive = fetch(spec.name, spec=spec, download=download, **download_kw)
+    archive = fetch(spec.name, spec=spec, download=download, verify=verify, **download_kw)
     try:
         with zipfile.ZipFile(archive) as zf:
             members = {Path(m).name: m for m in zf.namelist() if not m.endswith("/")}
@@ -485,14 +360,10 @@ def _unpacked(spec: DatasetSpec, *, download: bool, **download_kw) -> Path:
                 raise DatasetVerificationError(f"{archive} does not contain {absent}; it holds {sorted(members)}")
             folder.mkdir(parents=True, exist_ok=True)
             for filename in missing:
-                tmp = folder / f".{filename}.part"
-                try:
-                    with zf.open(members[filename]) as src, open(tmp, "wb") as out:
-                        while block := src.read(1 << 20):
-                            out.write(block)
-                    os.replace(tmp, folder / filename)
-                finally:
-                    tmp.unlink(missing_ok=True)
+                with atomic_write(folder / filename) as tmp, zf.open(members[filename]) as src, \
+                        open(tmp, "wb") as out:
+                    while block := src.read(1 << 20):
+                        out.write(block)
     except zipfile.BadZipFile as err:
         raise DatasetVerificationError(f"{archive} is not a readable zip ({err}); delete it and load again") from err
     return folder
@@ -606,8 +477,10 @@ def load_lastfm_2k(*, folder=None, download: bool = True, verify: bool = True, s
     download : bool
         Allow the network when the files are not in the cache.
     verify : bool
-        Check every file's row count and the numbers of users and artists
-        against the registry. Headers are always checked.
+        Check the zip's SHA-256, every file's row count and the numbers of users
+        and artists against the registry. ``False`` reads a copy that differs
+        from the official release (warning :class:`UnverifiedDataWarning` for
+        the zip). Headers are always checked.
     spec : DatasetSpec, optional
         Use this instead of ``REGISTRY["lastfm-2k"]`` (tests, another release).
     **download_kw
@@ -642,7 +515,7 @@ def load_lastfm_2k(*, folder=None, download: bool = True, verify: bool = True, s
     1        2        52     0    11690      0                   0
     """
     spec = _spec("lastfm-2k", spec)
-    folder = Path(folder) if folder is not None else _unpacked(spec, download=download, **download_kw)
+    folder = Path(folder) if folder is not None else _unpacked(spec, download=download, verify=verify, **download_kw)
     report = LoadReport(dataset=spec.name, source=str(folder))
     missing = [t.filename for t in spec.tables if not (folder / t.filename).exists()]
     if missing:
@@ -839,29 +712,51 @@ def plays_to_world(artists, users, plays, *, name: str = "lastfm-360k") -> Lastf
     return _world(name, listens, artist_table, user_table, documents, report, dtype=np.int32)
 
 
-def _implicit_cache_file() -> Path:
-    from implicit.datasets import _download
+def implicit_folder() -> Path:
+    """The folder implicit keeps its data sets in: ``$IMPLICIT_DATASET_DIR``, or ``~/implicit_datasets``.
 
-    return Path(_download.LOCAL_CACHE_DIR) / REGISTRY["lastfm-360k"].filename
+    ``~/implicit_datasets`` is where :func:`implicit.datasets.lastfm.get_lastfm`
+    downloads ``lastfm_360k.hdf5``, so a copy implicit fetched is found here.
+    """
+    return Path(os.environ.get("IMPLICIT_DATASET_DIR") or Path.home() / "implicit_datasets")
 
 
-def load_lastfm_360k(*, get_lastfm=None, download: bool = True, **download_kw) -> LastfmWorld:
-    """Last.fm 360K (about 360,000 users, 290,000 artists) through ``implicit``.
+def _360k_hint(spec: DatasetSpec, path: Path) -> str:
+    return (f"If this machine is offline or behind a firewall, download {spec.urls[0]} on another machine "
+            f"(see {spec.homepage}) and place it at {path}. Set IMPLICIT_DATASET_DIR to use another folder "
+            f"(or pass path=).")
 
-    With the default ``get_lastfm``, the file lives where implicit looks for it
-    (``~/implicit_datasets/lastfm_360k.hdf5``); when it is absent it is first
-    downloaded there by :func:`download_file` (atomic, retried, with a
-    progress bar), then read by :func:`implicit.datasets.lastfm.get_lastfm`.
+
+def load_lastfm_360k(*, path=None, download: bool = True, verify: bool = True, spec: DatasetSpec | None = None,
+                     get_lastfm=None, **download_kw) -> LastfmWorld:
+    """Last.fm 360K (about 360,000 users, 290,000 artists), from the HDF5 file ``implicit`` publishes.
+
+    The file is read from implicit's folder (:func:`implicit_folder`:
+    ``$IMPLICIT_DATASET_DIR``, default ``~/implicit_datasets/lastfm_360k.hdf5``,
+    where :func:`implicit.datasets.lastfm.get_lastfm` keeps it); when it is
+    absent it is first downloaded there by :func:`coursekit.download.download_file`
+    (atomic, retried, with a progress bar).
+
+    No SHA-256 of this file is published, and the registry has none, so a copy
+    cannot be verified: reading it needs ``verify=False`` (an explicit choice,
+    warned about with :class:`UnverifiedDataWarning`), or a ``spec`` whose
+    ``sha256`` you trust.
 
     Parameters
     ----------
-    get_lastfm : callable, optional
-        Returns ``(artists, users, plays)``; default implicit's. Given, nothing
-        is downloaded.
+    path : path-like, optional
+        The ``.hdf5`` file; default ``implicit_folder() / "lastfm_360k.hdf5"``.
     download : bool
         Allow the network when the file is absent.
+    verify : bool
+        Check the file's SHA-256 against ``spec``; ``False`` reads it unchecked.
+    spec : DatasetSpec, optional
+        Use this instead of ``REGISTRY["lastfm-360k"]`` (e.g. with a checksum).
+    get_lastfm : callable, optional
+        Returns ``(artists, users, plays)`` as implicit's ``get_lastfm`` does;
+        given, no file is read (tests, a copy already in memory).
     **download_kw
-        Passed to :func:`download_file`.
+        Passed to :func:`coursekit.download.download_file`.
 
     Returns
     -------
@@ -871,66 +766,51 @@ def load_lastfm_360k(*, get_lastfm=None, download: bool = True, **download_kw) -
 
     Raises
     ------
-    DatasetUnavailableError
-        Offline and the file is not in implicit's folder (the message names it).
     DatasetVerificationError
-        The cached file cannot be read (an interrupted earlier download).
-    """
-    spec = REGISTRY["lastfm-360k"]
-    if get_lastfm is None:
-        from implicit.datasets import lastfm as implicit_lastfm
+        ``verify=True`` and no checksum is known, the file differs from the
+        checksum, or it cannot be read (an interrupted earlier download); the
+        message names the file.
+    DatasetUnavailableError
+        Offline and the file is not there (the message names the folder).
 
-        path = _implicit_cache_file()
-        if not path.exists():
-            hint = _manual_hint(spec, path)
-            if not download:
-                raise DatasetUnavailableError(f"{spec.name} is not in implicit's folder ({path} does not exist) "
-                                              f"and download=False. {hint}")
-            download_file(spec.urls, path, hint=hint, **download_kw)
-        try:
-            artists, users, plays = implicit_lastfm.get_lastfm()
-        except (OSError, KeyError) as err:
-            raise DatasetVerificationError(f"{path} cannot be read ({err}): it is damaged or cut short. Delete it "
-                                           f"and load again to download it anew.") from err
+    Warns
+    -----
+    UnverifiedDataWarning
+        With ``verify=False``.
+    """
+    spec = _spec("lastfm-360k", spec)
+    if get_lastfm is not None:
+        return plays_to_world(*get_lastfm(), name=spec.name)
+    path = Path(path) if path is not None else implicit_folder() / spec.filename
+    hint = _360k_hint(spec, path)
+    if verify and spec.sha256 is None:
+        raise DatasetVerificationError(
+            f"{spec.name}: no SHA-256 of {spec.filename} is published, so {path} cannot be verified. Pass "
+            f"verify=False to read it unverified (a warning says so), or a spec= with a checksum you trust")
+    if path.exists():
+        _verify_file(path, spec, verify=verify)
+    elif not download:
+        raise DatasetUnavailableError(f"{spec.name} is not in implicit's folder ({path} does not exist) "
+                                      f"and download=False. {hint}")
     else:
-        artists, users, plays = get_lastfm()
-    return plays_to_world(artists, users, plays, name=spec.name)
+        if not verify:
+            _warn_unverified(path)
+        download_file(spec.urls, path, sha256=spec.sha256 if verify else None, size=spec.size if verify else None,
+                      hint=hint, **download_kw)
+    return plays_to_world(*_read_360k(path), name=spec.name)
 
 
-# ------------------------------------------------------------------ the switch
-def load_dataset(name: str = "world", *, size: str = "small", **options) -> World:
-    """The tables of the generated world or of a real dataset, by name.
-
-    The one switch notebooks need: ``world = load_dataset(DATASET)``.
-
-    Parameters
-    ----------
-    name : {"world", "lastfm-2k", "lastfm-360k"}
-        Which data.
-    size : str
-        Size of the generated world (``"tiny"``, ``"small"``, ``"large"``); only for ``"world"``.
-    **options
-        Passed to :func:`coursekit.datasets.load_world`, :func:`load_lastfm_2k`
-        or :func:`load_lastfm_360k`.
-
-    Returns
-    -------
-    World
-        A :class:`LastfmWorld` for a real dataset; check ``getattr(world,
-        "has_truth", True)`` before using :func:`coursekit.datasets.load_truth`.
-
-    Examples
-    --------
-    >>> world = load_dataset("world")
-    >>> world.size, world.n_weeks
-    ('small', 8)
-    """
-    if name == "world":
-        from .datasets import load_world
-
-        return load_world(size, **options)
-    if name == "lastfm-2k":
-        return load_lastfm_2k(**options)
-    if name == "lastfm-360k":
-        return load_lastfm_360k(**options)
-    raise ValueError(f"unknown dataset {name!r}; use one of {list(DATASETS)}")
+def _read_360k(path: Path):
+    """``(artists, users, plays)`` from implicit's HDF5 file, as its ``get_lastfm`` reads them."""
+    try:
+        import h5py
+    except ImportError as err:  # pragma: no cover - installed with TensorFlow
+        raise ImportError(f"reading {path} needs h5py: pip install h5py") from err
+    try:
+        with h5py.File(path, "r") as f:
+            m = f["artist_user_plays"]
+            plays = sp.csr_matrix((m["data"][:], m["indices"][:], m["indptr"][:]))
+            return np.array(f["artist"].asstr()[:]), np.array(f["user"].asstr()[:]), plays
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise DatasetVerificationError(f"{path} cannot be read ({err}): it is damaged or cut short. Delete it "
+                                       f"and load again to download it anew.") from err

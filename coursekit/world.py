@@ -138,8 +138,11 @@ class World:
     n_weeks : int
         Number of observed weeks; "next week" is week ``n_weeks``.
     fingerprint : str
-        SHA-256 of the files the world was read from ("" when generated in
-        memory): what a model cache is keyed on.
+        A SHA-256 of the world's content, set by
+        :func:`coursekit.datasets.load_world`: a hash over the sha256 of every
+        file read (each checked against ``manifest.json``) and ``n_weeks``.
+        ``""`` when the world was generated in memory, edited, or loaded with
+        ``verify=False``: what a model cache is keyed on (no key, no cache).
     """
 
     artists: pd.DataFrame

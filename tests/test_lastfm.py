@@ -14,7 +14,7 @@ from coursekit import lastfm
 from coursekit.feedback import build_feedback
 from coursekit.lastfm import (
     REGISTRY, DataQualityWarning, DatasetUnavailableError, DatasetVerificationError, LastfmWorld, LoadReport,
-    data_folder, download_file, load_dataset, load_lastfm_2k, plays_to_world, read_table,
+    UnverifiedDataWarning, data_folder, download_file, load_dataset, load_lastfm_2k, plays_to_world, read_table,
 )
 from coursekit.world import World
 
@@ -362,24 +362,43 @@ ARTIST_NAMES = np.array(["beyoncé", "sigur rós", "the beatles"])
 USER_NAMES = np.array(["00000c2", "00001411", "0000bd27", "fffe8c7"])
 
 
+def write_hdf5(path, dense_artist_user, artists=ARTIST_NAMES, users=USER_NAMES):
+    """A file in the layout of implicit's ``lastfm_360k.hdf5`` (what its ``get_lastfm`` reads)."""
+    import h5py
+
+    plays = implicit_like(dense_artist_user)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        g = f.create_group("artist_user_plays")
+        for name in ("data", "indptr", "indices"):
+            g.create_dataset(name, data=getattr(plays, name))
+        text = h5py.special_dtype(vlen=str)
+        f.create_dataset("artist", data=list(artists), dtype=text)
+        f.create_dataset("user", data=list(users), dtype=text)
+    return path
+
+
 @pytest.fixture
 def implicit_cache(tmp_path, monkeypatch):
-    from implicit.datasets import _download
-
     folder = tmp_path / "implicit_datasets"
-    monkeypatch.setattr(_download, "LOCAL_CACHE_DIR", str(folder))
+    monkeypatch.setenv("IMPLICIT_DATASET_DIR", str(folder))
     return folder
 
 
-def test_360k_is_transposed_to_users_by_artists(monkeypatch, implicit_cache):
-    from implicit.datasets import lastfm as implicit_lastfm
+def test_implicit_folder_is_implicits_default_or_its_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv("IMPLICIT_DATASET_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert lastfm.implicit_folder() == tmp_path / "implicit_datasets"   # where implicit's get_lastfm keeps it
+    monkeypatch.setenv("IMPLICIT_DATASET_DIR", str(tmp_path / "elsewhere"))
+    assert lastfm.implicit_folder() == tmp_path / "elsewhere"
 
+
+def test_360k_is_transposed_to_users_by_artists(implicit_cache):
     plays = implicit_like(ARTIST_USER)
     assert plays.shape == (3, 3)  # as implicit returns it: the empty last user is not stored
-    monkeypatch.setattr(implicit_lastfm, "get_lastfm", lambda: (ARTIST_NAMES, USER_NAMES, plays))
-    implicit_cache.mkdir()
-    (implicit_cache / "lastfm_360k.hdf5").write_bytes(b"present")  # nothing to download
-    world = load_dataset("lastfm-360k")
+    write_hdf5(implicit_cache / "lastfm_360k.hdf5", ARTIST_USER)   # nothing to download
+    with pytest.warns(UnverifiedDataWarning, match="lastfm_360k.hdf5 is used without checking its SHA-256"):
+        world = load_dataset("lastfm-360k", verify=False)
     assert isinstance(world, LastfmWorld) and world.size == "lastfm-360k" and not world.has_truth
     assert world.users["lastfm_user"].tolist() == USER_NAMES.tolist()
     assert world.users["user_id"].tolist() == [1, 2, 3, 4]
@@ -389,6 +408,16 @@ def test_360k_is_transposed_to_users_by_artists(monkeypatch, implicit_cache):
     fb = build_feedback(world.listens, users=world.users["user_id"], tracks=world.tracks["track_id"])
     np.testing.assert_array_equal(fb.strength.toarray(), np.array(ARTIST_USER).T)
     assert "transposed" in world.report.notes[0] and len(world.documents) == 0
+
+
+def test_360k_without_a_checksum_needs_an_explicit_verify_false(implicit_cache):
+    path = write_hdf5(implicit_cache / "lastfm_360k.hdf5", ARTIST_USER)
+    with pytest.raises(DatasetVerificationError, match=f"no SHA-256 .* {path} cannot be verified.*verify=False"):
+        load_dataset("lastfm-360k")
+    spec = replace(REGISTRY["lastfm-360k"], sha256=sha256(path))    # a checksum the user trusts
+    assert len(lastfm.load_lastfm_360k(spec=spec).listens) == 5
+    with pytest.raises(DatasetVerificationError, match="lastfm_360k.hdf5 has sha256 .* should have 0000"):
+        lastfm.load_lastfm_360k(spec=replace(spec, sha256="0" * 64))
 
 
 def test_360k_users_by_artists_is_used_as_it_is():
@@ -406,15 +435,12 @@ def test_360k_orientation_that_does_not_match_the_names_is_an_error():
         plays_to_world(ARTIST_NAMES, USER_NAMES, implicit_like([[3, 0, -1, 0], [0, 5, 0, 0], [2, 0, 4, 0]]))
 
 
-def test_360k_is_downloaded_into_implicits_folder_first(monkeypatch, implicit_cache):
-    from implicit.datasets import lastfm as implicit_lastfm
-
-    def get_lastfm():
-        assert (implicit_cache / "lastfm_360k.hdf5").read_bytes() == PAYLOAD
-        return ARTIST_NAMES, USER_NAMES, implicit_like(ARTIST_USER)
-
-    monkeypatch.setattr(implicit_lastfm, "get_lastfm", get_lastfm)
-    world = lastfm.load_lastfm_360k(urlopen=lambda url, timeout: FakeResponse(PAYLOAD), progress=False)
+def test_360k_is_downloaded_into_implicits_folder_first(implicit_cache, tmp_path):
+    payload = write_hdf5(tmp_path / "served.hdf5", ARTIST_USER).read_bytes()
+    with pytest.warns(UnverifiedDataWarning):
+        world = lastfm.load_lastfm_360k(verify=False, urlopen=lambda url, timeout: FakeResponse(payload),
+                                        progress=False)
+    assert (implicit_cache / "lastfm_360k.hdf5").read_bytes() == payload
     assert len(world.listens) == 5
 
 
@@ -422,16 +448,20 @@ def test_360k_offline_error_names_implicits_folder(implicit_cache):
     def offline(url, timeout):
         raise urllib.error.URLError("no network")
 
-    with pytest.raises(DatasetUnavailableError, match=f"network is unreachable.*place the file at "
-                                                      f"{implicit_cache / 'lastfm_360k.hdf5'}"):
-        lastfm.load_lastfm_360k(urlopen=offline, sleep=lambda s: None, progress=False)
+    with pytest.warns(UnverifiedDataWarning), \
+            pytest.raises(DatasetUnavailableError, match=f"network is unreachable.*place it at "
+                                                         f"{implicit_cache / 'lastfm_360k.hdf5'}.*IMPLICIT_DATASET_DIR"):
+        lastfm.load_lastfm_360k(verify=False, urlopen=offline, sleep=lambda s: None, progress=False)
+    with pytest.raises(DatasetUnavailableError, match=f"{implicit_cache / 'lastfm_360k.hdf5'} does not exist"):
+        lastfm.load_lastfm_360k(verify=False, download=False)
 
 
 def test_360k_damaged_cached_file_is_reported(implicit_cache):
     implicit_cache.mkdir()
     (implicit_cache / "lastfm_360k.hdf5").write_bytes(b"half a file")
-    with pytest.raises(DatasetVerificationError, match="lastfm_360k.hdf5 cannot be read.*Delete it"):
-        lastfm.load_lastfm_360k()
+    with pytest.warns(UnverifiedDataWarning), \
+            pytest.raises(DatasetVerificationError, match="lastfm_360k.hdf5 cannot be read.*Delete it"):
+        lastfm.load_lastfm_360k(verify=False)
 
 
 # ----------------------------------------------------------------- the switch
@@ -441,6 +471,6 @@ def test_load_dataset_switches_to_the_world(monkeypatch):
     calls = []
     monkeypatch.setattr(coursekit.datasets, "load_world", lambda size, **kw: calls.append((size, kw)) or "W")
     assert load_dataset("world") == "W" and load_dataset("world", size="tiny", path="p") == "W"
-    assert calls == [("small", {}), ("tiny", {"path": "p"})]
+    assert calls == [("small", {"verify": True}), ("tiny", {"verify": True, "path": "p"})]
     with pytest.raises(ValueError, match=r"unknown dataset 'lastfm-1k'.*'world', 'lastfm-2k', 'lastfm-360k'"):
         load_dataset("lastfm-1k")
