@@ -56,6 +56,7 @@ WHITELIST: dict[str, dict[str, str]] = {
     },
     "05_discover_weekly": {
         "300": "the candidate pool, CF's 300 best per listener (DiscoverWeekly(pool=300), a setting)",
+        "140": "the lecture's 140 million users",
     },
     "06_scaling_out": {
         "140": "the lecture's 140 million users",
