@@ -53,6 +53,7 @@ WHITELIST: dict[str, dict[str, str]] = {
     },
     "04_raw_audio": {
         "22,050": "the sample rate of the rendered audio, audio.SR (a constant of the course)",
+        "0.58": "the network's receptive field, 25 frames of 23 ms (a constant of the design)",
     },
     "05_discover_weekly": {
         "300": "the candidate pool, CF's 300 best per listener (DiscoverWeekly(pool=300), a setting)",
