@@ -59,6 +59,22 @@ def test_html_entities_and_symbols_are_cleaned():
         clean_text(42)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("<div>one</div><li>two<br/>three", "one\ntwo\nthree"),            # block tags end lines
+    ("a<span class='x'>b</span>c", "a b c"),                           # other tags are spaces
+    ("<P>up</P><Br>case", "up\ncase"),                                  # tag names in any case
+    ("<pre>not a p</pre>", "not a p"),                                   # "pre" is not "p"
+    ("x<style>p {color: red}</style>y<SCRIPT>a = 1 < 2;</script >z", "x y z"),   # dropped with content
+    ("before<!-- a > b -->after", "before after"),                      # a comment goes whole
+    ("<script>var x = 1; ABBA rocks", "var x 1; ABBA rocks"),             # never ends: plain tag, text kept
+    ("<!-- never closed> text", "text"),                                 # unclosed comment: plain tag
+    ("1 < 2 and 3 <4", "1 2 and 3 4"),                                   # "<" without ">": not a tag
+    ("a < b > c", "a c"),                                                # from a "<" to the next ">": a tag
+])
+def test_markup_is_stripped_tag_by_tag(text, expected):
+    assert clean_text(text) == expected
+
+
 # ------------------------------------------------------------------ tags, noun phrases, adjectives
 
 SENTENCES = {
