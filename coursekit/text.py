@@ -48,6 +48,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -563,6 +564,9 @@ class TextReport:
         Artists with a cultural vector.
     artists_without_documents : list of int
         Artists of the ``artists`` table (if given) with no usable document.
+    empty_term_types : list of str
+        Term types that no used document gave (e.g. ``["adj"]`` for a corpus
+        without adjectives): their block of the vectors is empty.
     """
 
     n_documents: int = 0
@@ -575,11 +579,39 @@ class TextReport:
     n_non_ascii: int = 0
     n_artists: int = 0
     artists_without_documents: list = field(default_factory=list)
+    empty_term_types: list = field(default_factory=list)
 
     @property
     def n_skipped(self) -> int:
         """Documents not used, for any reason."""
         return self.n_empty + self.n_no_terms + self.n_unknown_artist
+
+
+def _id_column(values: pd.Series, what: str) -> pd.Series:
+    """A column of integer ids as nullable ``Int64`` (missing stays ``<NA>``); anything else is an error."""
+    if pd.api.types.is_bool_dtype(values):
+        raise TypeError(f"{what} must hold integer ids, got booleans")
+    given = values.notna()
+    if values.dtype == object and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                                      for v in values[given]):
+        exact = [int(v) if ok else None for v, ok in zip(values, given)]   # Python ints, e.g. with None
+        bad = pd.Series([v is not None and not -(2**63) <= v < 2**63 for v in exact], index=values.index)
+        numbers = None if bad.any() else pd.Series(pd.array(exact, dtype="Int64"), index=values.index)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce")
+        if pd.api.types.is_integer_dtype(numbers):       # exact: no detour through floats
+            bad = (numbers >= 2**63) if pd.api.types.is_unsigned_integer_dtype(numbers) else numbers < -(2**63)
+        else:
+            as_float = numbers.astype("Float64")
+            whole = as_float.notna() & (as_float.abs() < 2.0**63) & (as_float == as_float.round())
+            bad = ~whole.fillna(False) & given
+    if bad.any():
+        table, key = ("tracks", "title") if "track" in what else ("artists", "name")
+        hint = (f" If these are {key}s, map them to ids first, e.g. {what} = "
+                f"{what}.map({table}.set_index({key!r})[{what.split('[')[1][:-1]}])" if what.startswith("doc") else "")
+        raise ValueError(f"{what} must hold integer ids below 2**63 (the {table} table's ids), got "
+                         f"{int(bad.sum())} value(s) that are not, e.g. {values[bad].head(3).tolist()}.{hint}")
+    return numbers.astype("Int64")
 
 
 def _check_id(value, what: str) -> int:
@@ -606,7 +638,12 @@ class CulturalVectors:
     stop_words : collection of str, optional
         Lowercase stop words; default :data:`STOP_WORDS`.
     max_chars : int, optional
-        Longer texts are cut to this many characters (counted in the report).
+        Texts longer than this many characters (default 1,000,000, about a
+        megabyte) are cut to their first ``max_chars`` characters before
+        cleaning and still used; the cut texts are counted in
+        ``report_.n_truncated``. Cleaning is linear in the length (see
+        :func:`clean_text`), the tagger too, so the bound keeps one document's
+        time to seconds and its memory to megabytes.
 
     Attributes
     ----------
@@ -628,6 +665,11 @@ class CulturalVectors:
         The salience parameters used.
     n_documents_ : int
         Documents used (N).
+    empty_term_types_ : tuple of str
+        Term types that no used document gave (a corpus without adjectives,
+        one-word documents without bigrams): the model still fits, their
+        block of ``vectors_`` has no columns and ``top_terms`` of that type
+        are empty. A ``UserWarning`` names them.
     report_ : TextReport
         Counts of what was skipped, cut or cleaned.
 
@@ -698,7 +740,15 @@ class CulturalVectors:
         TypeError
             If ``documents`` is not a DataFrame or a text is neither a string nor missing.
         ValueError
-            If a column is missing or no document gives any term.
+            If a column is missing, an ``artist_id`` or ``track_id`` is not an
+            integer id (e.g. an artist's name), or no document gives any term
+            (an empty table, only empty texts, only stop words).
+
+        Warns
+        -----
+        UserWarning
+            If no used document gives a term of some type (listed in
+            ``empty_term_types_``); the model fits with that block empty.
         """
         type_weights = self._check_params()
         stop_words = STOP_WORDS if self.stop_words is None else frozenset(w.lower() for w in self.stop_words)
@@ -711,11 +761,15 @@ class CulturalVectors:
         if artists is not None:
             if not isinstance(artists, pd.DataFrame) or "artist_id" not in artists.columns:
                 raise ValueError("artists must be a DataFrame with an artist_id column")
-            known = set(pd.to_numeric(artists["artist_id"]).astype(np.int64).tolist())
+            known_ids = _id_column(artists["artist_id"], "artists['artist_id']")
+            if known_ids.isna().any():
+                raise ValueError(f"artists['artist_id'] has {int(known_ids.isna().sum())} missing id(s); "
+                                 f"every artist needs an integer artist_id")
+            known = set(known_ids.astype(np.int64).tolist())
 
         report = TextReport(n_documents=len(documents))
-        a_col = pd.to_numeric(documents["artist_id"], errors="coerce").astype("Float64")
-        t_col = (pd.to_numeric(documents["track_id"], errors="coerce").astype("Float64")
+        a_col = _id_column(documents["artist_id"], "documents['artist_id']")
+        t_col = (_id_column(documents["track_id"], "documents['track_id']")
                  if "track_id" in documents.columns else pd.Series(pd.NA, index=documents.index, dtype="Float64"))
         doc_artist, doc_track, term_lists = [], [], {t: [] for t in TERM_TYPES}
         for a, trk, text in zip(a_col.tolist(), t_col.tolist(), documents["text"].tolist()):
@@ -749,7 +803,8 @@ class CulturalVectors:
         report.n_used = len(doc_artist)
         if report.n_used == 0:
             raise ValueError(f"no usable documents: {report.n_documents} given, {report.n_empty} empty, "
-                             f"{report.n_no_terms} without terms, {report.n_unknown_artist} of unknown artists")
+                             f"{report.n_no_terms} without terms, {report.n_unknown_artist} of unknown artists; "
+                             f"documents needs at least one English text about a known artist_id")
 
         N = report.n_used
         self.n_documents_ = N
@@ -776,7 +831,15 @@ class CulturalVectors:
             self.document_frequency_[t] = np.asarray((D > 0).sum(axis=0)).ravel().astype(np.int64)
             self.counts_[t] = sp.csr_matrix(G_artist @ D)
             self.track_counts_[t] = sp.csr_matrix(G_track @ D)
-            self._tfidf[t] = TfidfTransformer().fit(self.counts_[t])
+            # scikit-learn refuses a matrix without columns; an empty type has no weights to learn
+            self._tfidf[t] = TfidfTransformer().fit(self.counts_[t]) if len(vocab) else None
+        self.empty_term_types_ = tuple(t for t in TERM_TYPES if not len(self.vocabulary_[t]))
+        report.empty_term_types = list(self.empty_term_types_)
+        if self.empty_term_types_:
+            warnings.warn(f"documents: no used document gave any term of type(s) "
+                          f"{list(self.empty_term_types_)} (e.g. no adjective: text not in English, or "
+                          f"one-word documents); the model fits with those blocks of the vectors empty, "
+                          f"see empty_term_types_", UserWarning, stacklevel=2)
         self._artist_row = {a: i for i, a in enumerate(self.artist_ids_.tolist())}
         self._track_row = {a: i for i, a in enumerate(self.track_ids_.tolist())}
         self._known = known
@@ -799,6 +862,8 @@ class CulturalVectors:
         return self
 
     def _weights(self, counts: sp.csr_matrix, term_type: str, weighting: str) -> sp.csr_matrix:
+        if weighting in ("salience", "tfidf") and counts.shape[1] == 0:   # an empty term type
+            return sp.csr_matrix(counts.shape, dtype=np.float64)
         if weighting == "salience":
             tf = _row_normalize(counts, "l1")          # tf(a, t): the term's share of the row's terms
             return salience(tf, self.document_frequency_[term_type], mu=self.mu_, sigma=self.sigma_)
