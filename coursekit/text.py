@@ -269,8 +269,17 @@ def words(text: str, *, stop_words=STOP_WORDS) -> list[str]:
     >>> words("<b>ABBA</b>: the perky Swedish pop of 1976!")
     ['abba', 'perky', 'swedish', 'pop']
     """
+    stop_words = _check_stop_words(stop_words)
     tokens = _document_tokens(text)
     return [t for t in (tok.lower() for tok in tokens) if _is_word(t) and t not in stop_words]
+
+
+def _check_stop_words(stop_words):
+    """A collection of words; a bare string would make ``in`` test substrings, so it is refused."""
+    if isinstance(stop_words, (str, bytes)) or not hasattr(stop_words, "__contains__"):
+        raise TypeError(f"stop_words must be a collection of lowercase words (e.g. STOP_WORDS | {{'band'}}), "
+                        f"got {type(stop_words).__name__} {stop_words!r:.40}")
+    return stop_words
 
 
 def ngram_terms(text: str, n: int = 2, *, stop_words=STOP_WORDS) -> list[str]:
@@ -287,7 +296,7 @@ def ngram_terms(text: str, n: int = 2, *, stop_words=STOP_WORDS) -> list[str]:
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    return _ngrams(_document_tokens(text), int(n), stop_words)
+    return _ngrams(_document_tokens(text), int(n), _check_stop_words(stop_words))
 
 
 def _ngrams(tokens: list[str], n: int, stop_words) -> list[str]:
@@ -383,7 +392,16 @@ def _chunker() -> RegexpParser:
 
 
 def _as_tagged(tagged_or_text) -> list[tuple[str, str]]:
-    return pos_tag(tagged_or_text) if isinstance(tagged_or_text, str) else list(tagged_or_text)
+    if isinstance(tagged_or_text, str):
+        return pos_tag(tagged_or_text)
+    try:
+        tagged = [tuple(pair) for pair in tagged_or_text]
+    except TypeError:
+        tagged = None
+    if tagged is None or not all(len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], str) for p in tagged):
+        raise TypeError(f"tagged_or_text must be a str or a list of (token, tag) string pairs as pos_tag gives, "
+                        f"got {type(tagged_or_text).__name__} {tagged_or_text!r:.60}")
+    return tagged
 
 
 def _chunks(tagged: list[tuple[str, str]]):
@@ -423,6 +441,7 @@ def noun_phrases(tagged_or_text, *, stop_words=STOP_WORDS) -> list[str]:
     >>> noun_phrases("Its chorus recalls the disco era.")
     ['chorus', 'disco era']
     """
+    stop_words = _check_stop_words(stop_words)
     out = []
     for chunk in _chunks(_as_tagged(tagged_or_text)):
         leaves = list(chunk.leaves())
@@ -446,6 +465,7 @@ def adjectives(tagged_or_text, *, stop_words=STOP_WORDS) -> list[str]:
     >>> adjectives("A perky, nonviolent and very Swedish record.")
     ['perky', 'nonviolent', 'swedish']
     """
+    stop_words = _check_stop_words(stop_words)
     return [w.lower() for w, t in _as_tagged(tagged_or_text)
             if t in ADJECTIVE_TAGS and _is_word(w) and w.lower() not in stop_words]
 
@@ -464,6 +484,7 @@ def extract_terms(text: str, *, stop_words=STOP_WORDS) -> dict[str, list[str]]:
     >>> extract_terms("Fans of ABBA will love this perky song.")["np"]
     ['fans', 'abba', 'perky song']
     """
+    stop_words = _check_stop_words(stop_words)
     tokens = _document_tokens(text)
     tagged = _tag_tokens(tokens)
     return {
@@ -489,9 +510,16 @@ def gaussian_weight(df, *, mu: float, sigma: float) -> np.ndarray:
     sigma : float
         Width, in natural-log units (> 0).
     """
-    df = np.asarray(df, dtype=np.float64)
-    if df.size and df.min() < 1:
-        raise ValueError("document frequencies must be >= 1 (a term occurs in at least one document)")
+    try:
+        df = np.asarray(df, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"df must be numbers (document frequencies), got {type(df).__name__} {df!r:.40}") from None
+    if df.size and not (np.isfinite(df).all() and df.min() >= 1):
+        raise ValueError("df: document frequencies must be finite and >= 1 (a term occurs in at least one document)")
+    for name, value in (("mu", mu), ("sigma", sigma)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+                or not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma!r}")
     return np.exp(-((np.log(df) - mu) ** 2) / (2.0 * sigma**2))
@@ -520,6 +548,11 @@ def salience(tf, df, *, mu: float, sigma: float):
     array([[0.3033, 0.5   ]])
     """
     w = gaussian_weight(df, mu=mu, sigma=sigma)
+    if not sp.issparse(tf):
+        tf = np.asarray(tf, dtype=np.float64)
+    if tf.ndim != 2 or tf.shape[1] != w.shape[-1] or w.ndim != 1:
+        raise ValueError(f"tf must be 2-D with one column per term of df: tf has shape {tf.shape}, "
+                         f"df has shape {w.shape}")
     if sp.issparse(tf):
         return sp.csr_matrix(tf.multiply(w[np.newaxis, :]))
     return np.asarray(tf, dtype=np.float64) * w
@@ -706,12 +739,22 @@ class CulturalVectors:
             raise ValueError(f"sigma must be > 0, got {self.sigma!r}")
         weights = dict.fromkeys(TERM_TYPES, 1.0)
         if self.type_weights is not None:
+            if not isinstance(self.type_weights, dict):
+                raise ValueError(f"type_weights must be a dict of term type -> weight, e.g. {{'adj': 2.0}}, "
+                                 f"got {type(self.type_weights).__name__}")
             unknown = set(self.type_weights) - set(TERM_TYPES)
             if unknown:
                 raise ValueError(f"type_weights has unknown term type(s) {sorted(unknown)}; use {TERM_TYPES}")
             weights.update(self.type_weights)
+            if any(isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, float, np.number))
+                   for w in weights.values()):
+                raise ValueError(f"type_weights must map term types to numbers, got {self.type_weights}")
             if any(not np.isfinite(w) or w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
                 raise ValueError(f"type_weights must be non-negative with a positive sum, got {weights}")
+        if self.stop_words is not None:
+            _check_stop_words(self.stop_words)
+            if not all(isinstance(w, str) for w in self.stop_words):
+                raise TypeError(f"stop_words must hold strings, got {sorted(map(repr, self.stop_words))[:5]}")
         if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, (int, np.integer)) \
                 or self.max_chars < 1:
             raise ValueError(f"max_chars must be a positive integer, got {self.max_chars!r}")
