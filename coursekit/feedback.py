@@ -531,7 +531,16 @@ def split_by_week(listens: pd.DataFrame, *, test_weeks: int = 1) -> tuple[pd.Dat
 
     The honest split for a weekly playlist: the model sees the past and is
     judged on the future.
+
+    Raises
+    ------
+    ValueError
+        If ``listens`` fails :func:`check_listens` (its ids and weeks only) or
+        ``test_weeks`` is not an integer between 1 and the number of weeks − 1.
     """
+    check_listens(listens, signals=())
+    if isinstance(test_weeks, (bool, np.bool_)) or not isinstance(test_weeks, (int, np.integer)):
+        raise ValueError(f"test_weeks must be an integer number of weeks, got {test_weeks!r}")
     weeks = np.sort(listens["week"].unique())
     if not 1 <= test_weeks < len(weeks):
         raise ValueError(f"test_weeks must be between 1 and {len(weeks) - 1} (the log has {len(weeks)} weeks), "
@@ -546,8 +555,16 @@ def split_random(listens: pd.DataFrame, *, test_fraction: float = 0.2,
 
     Each user keeps at least one track in the training part; a user with a
     single track keeps it there.
+
+    Raises
+    ------
+    ValueError
+        If ``listens`` fails :func:`check_listens` (its ``user_id`` and
+        ``track_id`` only) or ``test_fraction`` is not a number in (0, 1).
     """
-    if not 0 < test_fraction < 1:
+    check_listens(listens, signals=(), keys=("user_id", "track_id"))
+    if isinstance(test_fraction, (bool, np.bool_)) or not isinstance(test_fraction, (numbers.Real, np.number)) \
+            or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     rng = np.random.default_rng(random_state)
     pairs = listens[["user_id", "track_id"]].drop_duplicates().sort_values(["user_id", "track_id"])
@@ -572,7 +589,21 @@ def heldout_matrix(test: pd.DataFrame, feedback: Feedback, *, only_new: bool = T
     only_new : bool
         Keep only tracks the user had not played in training — what a
         Discover Weekly must find.
+
+    Raises
+    ------
+    ValueError
+        If ``test`` fails :func:`check_listens` (``user_id``, ``track_id``).
+    TypeError
+        If ``feedback`` is not a :class:`Feedback`.
+    KeyError
+        Naming the ids of ``test`` that ``feedback`` does not know.
     """
+    if not (isinstance(test, pd.DataFrame) and len(test) == 0 and {"user_id", "track_id"} <= set(test.columns)):
+        check_listens(test, signals=(), keys=("user_id", "track_id"), name="test")   # an empty test is fine
+    if not isinstance(feedback, Feedback):
+        raise TypeError(f"feedback must be the Feedback that build_feedback returned for the training listens, "
+                        f"got {type(feedback).__name__}")
     users = feedback.users.index(test["user_id"].to_numpy())
     tracks = feedback.tracks.index(test["track_id"].to_numpy())
     m = sp.csr_matrix((np.ones(len(test)), (users, tracks)), shape=feedback.shape)

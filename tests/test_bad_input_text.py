@@ -85,6 +85,7 @@ HOSTILE = [
     ("1 MB of '<'", "<" * MB, ""),
     ("1 MB of nested unclosed tags", ("<div><span><b" * (MB // 13 + 1))[:MB], "b"),
     ("1 MB of tags", ("<a>" * (MB // 3 + 1))[:MB], ""),
+    ("1 MB of tags never closed", ('<a href="x' * (MB // 10 + 1))[:MB], None),
     ("<script> that never ends", "<script>" + ("a perky song. " * (MB // 14)), None),
     ("1 MB of '<script>'", ("<script>" * (MB // 8 + 1))[:MB], ""),
     ("1 MB of '<!--'", ("<!--" * (MB // 4 + 1))[:MB], None),
