@@ -113,11 +113,14 @@ MU_FRACTION, SIGMA_FRACTION = 0.3, 0.25
 #: Penn Treebank tags that count as adjectives.
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR", "JJS"})
 
-#: Tags that end a line of text (a paragraph, a list item, a cell, ...); other tags become a space.
-_BLOCK_TAGS = frozenset("p br div li ul ol h1 h2 h3 h4 h5 h6 tr td table blockquote section article".split())
-_RAW_TEXT_TAGS = frozenset({"script", "style"})   # dropped with their content
-_TAG_NAME = re.compile(r"</?(\w+)")
-_RAW_TEXT_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_TEXT_TAGS}
+# Markup. A tag runs from a "<" to the first ">" after it. These patterns are only ever applied
+# to text that ends with a ">" (see _strip_markup), where "[^>]*>" cannot fail and so never
+# backtracks: each match attempt stops at the next ">", and the whole pass is linear.
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|table|blockquote|section|article)\b[^>]*>",
+                        re.IGNORECASE)   # tags that end a line of text
+_SCRIPT_OR_COMMENT = re.compile(r"<(?:!--|(script|style)\b)", re.IGNORECASE)
+_RAW_TEXT_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
 _SYMBOLS = re.compile(r"[^\w\s.,;:!?'\"()\[\]\-&/%$]")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
@@ -146,13 +149,14 @@ def clean_text(text: str) -> str:
     ``&amp;`` becomes ``&``, typographic quotes become ASCII ones and symbols
     such as emoji become spaces. Letters of any script stay.
 
-    The markup is removed in one pass over the text (:func:`str.find`, no
-    backtracking regular expression), so the time grows linearly with the
-    length of the text whatever it holds: about 0.1 s for 1 MB of HTML, also
-    for a megabyte of ``<`` or of unclosed tags. A ``<`` with no ``>`` after
-    it is not a tag (it is dropped as a symbol, the text after it is kept); a
-    ``<script>`` or comment that never ends is treated as a plain tag, so the
-    text after it is kept, not lost. :class:`CulturalVectors` cuts each text
+    The time grows linearly with the length of the text, whatever it holds:
+    a few tenths of a second for 1 MB of HTML, and as much for a megabyte of
+    ``<``, of unclosed tags or of ``<script>`` that never ends (the tag
+    patterns only run up to the text's last ``>``, so none of them ever scans
+    to the end and backtracks). A ``<`` with no ``>`` after it is not a tag
+    (it is dropped as a symbol, the text after it is kept); a ``<script>`` or
+    comment that never ends is treated as a plain tag, so the text after it
+    is kept, not lost. :class:`CulturalVectors` cuts each text
     to its ``max_chars`` (default 1,000,000 characters) *before* cleaning and
     counts the cut texts in its report; this function itself reads the whole
     text.
@@ -189,44 +193,58 @@ def clean_text(text: str) -> str:
 
 
 def _strip_markup(text: str) -> str:
-    """Tags to spaces (block tags to line breaks), scripts, styles and comments removed; linear time.
+    """Scripts, styles and comments removed, block tags to line breaks, other tags to spaces; linear time.
 
-    A tag runs from a ``<`` to the first ``>`` after it. Each search that
-    fails is remembered, so that a text with no ``>`` (or no ``</script>``)
-    after some point is not searched again from every later ``<``.
+    Each pattern runs only up to the last ``>`` of the text, where every ``<``
+    has a ``>`` after it, so no match attempt scans to the end and fails
+    (which made ``<[^>]*>`` quadratic on a text of ``<``).
     """
+    text = _drop_scripts_and_comments(text)
+    text = _up_to_last_tag_end(_BLOCK_TAG, "\n", text)
+    return _up_to_last_tag_end(_TAG, " ", text)
+
+
+def _up_to_last_tag_end(pattern: re.Pattern, replacement: str, text: str) -> str:
+    last = text.rfind(">")
+    if last < 0:
+        return text
+    return pattern.sub(replacement, text[: last + 1]) + text[last + 1:]
+
+
+def _drop_scripts_and_comments(text: str) -> str:
+    """``<script>…</script>``, ``<style>…</style>`` and ``<!-- … -->`` to a space each.
+
+    One that never ends stays (and its opening tag becomes a space like any
+    tag). A closing string found missing once is not searched for again, so a
+    text of a million ``<script>`` is read once, not a million times.
+    """
+    last = text.rfind(">")
+    if last < 0 or "<" not in text:
+        return text
     out: list[str] = []
-    missing: set[str] = set()    # closing strings known to be absent from the rest of the text
-    i = 0
+    missing: set[str] = set()   # closing strings absent from the rest of the text
+    done = pos = 0
     while True:
-        start = text.find("<", i)
-        if start < 0:
+        opening = _SCRIPT_OR_COMMENT.search(text, pos, last + 1)
+        if opening is None:
             break
-        end = text.find(">", start + 1)
-        if end < 0:               # no ">" anywhere after: no more tags
-            break
-        out.append(text[i:start])
-        i = end + 1
-        replacement = " "
-        if text.startswith("<!--", start) and "-->" not in missing:
-            close = text.find("-->", start + 4)
-            if close >= 0:
-                out.append(" ")
-                i = close + 3
-                continue
-            missing.add("-->")
-        name = _TAG_NAME.match(text, start)
-        name = name.group(1).lower() if name else ""
-        if name in _RAW_TEXT_TAGS and text[start + 1] != "/" and name not in missing:
-            close = _RAW_TEXT_END[name].search(text, end + 1)
-            if close is not None:
-                i = close.end()
-            else:
-                missing.add(name)
-        elif name in _BLOCK_TAGS:
-            replacement = "\n"
-        out.append(replacement)
-    out.append(text[i:])
+        pos = opening.end()
+        name = "-->" if opening.group(1) is None else opening.group(1).lower()
+        if name in missing or name not in ("-->", *_RAW_TEXT_END):
+            continue
+        if name == "-->":
+            close = text.find("-->", pos)
+            stop = close + 3 if close >= 0 else -1
+        else:   # the opening tag ends at the next ">"; the element at the next "</script>"
+            match = _RAW_TEXT_END[name].search(text, text.find(">", pos) + 1)
+            stop = match.end() if match else -1
+        if stop < 0:   # later openings end at or after this one, so they would fail too
+            missing.add(name)
+            continue
+        out.append(text[done:opening.start()])
+        out.append(" ")
+        done = pos = stop
+    out.append(text[done:])
     return "".join(out)
 
 
