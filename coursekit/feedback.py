@@ -19,19 +19,31 @@ Row and column positions map to ids through :class:`IdMap`.
 Duplicate rule: rows with the same (user_id, track_id, week) are **summed**
 (two log lines for the same week are two halves of the same listening), except
 ``saved``, which is a flag and stays at most 1; the number of merged rows is
-reported in :attr:`Feedback.report`.
+reported in :attr:`Feedback.report` (``duplicate_rows_merged``).
+
+Bad input is refused with a ``ValueError`` (``TypeError`` for an argument of the
+wrong kind) that names the column or argument and says how to fix it, never
+turned into silently wrong numbers: ids that do not fit in int64 (uint64 ids
+≥ 2**63 would wrap negative, a float id of 1e20 would become −2**63) or that a
+float cannot hold exactly (above 2**53), missing or fractional ids, negative,
+missing or infinite counts, counts so large that r_ui or c_ui overflows to
+infinity, α or ε that are not finite and > 0. :func:`check_listens` is the
+table check alone, for other modules that read listening tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import difflib
+import numbers
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 __all__ = [
-    "DEFAULT_WEIGHTS", "IdMap", "Feedback", "validate_listens", "interaction_strength",
+    "DEFAULT_WEIGHTS", "IdMap", "Feedback", "check_listens", "validate_listens", "interaction_strength",
     "build_feedback", "confidence_values", "split_by_week", "split_random", "heldout_matrix",
 ]
 
@@ -135,9 +147,149 @@ class Feedback:
         return self.preference.nnz / max(1, n_users * n_tracks)
 
 
+_MAX_EXACT_FLOAT_ID = 2**53      # above this a float64 cannot hold every integer: ids would merge
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def check_listens(listens: pd.DataFrame, *, users=None, tracks=None, signals=tuple(DEFAULT_WEIGHTS),
+                  keys=_KEYS, name: str = "listens") -> None:
+    """Check a listening table; raise a ``ValueError`` that names the column and the fix.
+
+    The check alone (nothing is changed or merged): :func:`validate_listens`
+    and :func:`build_feedback` start with it, and other readers of
+    listening tables can reuse it with their own column names.
+
+    Parameters
+    ----------
+    listens : pandas.DataFrame
+        Columns ``keys`` and ``signals``.
+    users, tracks : array-like of int, optional
+        The known ids; rows with other ids in ``user_id`` / ``track_id`` are an error.
+    signals : sequence of str
+        Count columns: numbers, finite, ≥ 0 (booleans count as 0/1).
+    keys : sequence of str
+        Id columns (default ``user_id, track_id, week``): whole numbers that fit
+        in int64, exactly (a float column can hold ids up to 2**53 only).
+    name : str
+        What to call the table in messages.
+
+    Raises
+    ------
+    ValueError
+        Naming the column and how many rows are affected, for: not a
+        DataFrame, missing columns (with the closest names it has), an empty
+        table, non-numeric values, NaN, infinite or negative counts,
+        fractional ids, ids beyond int64 or beyond 2**53 in a float column,
+        unknown user or track ids.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"user_id": [1], "track_id": [2], "week": [0], "streams": [-3],
+    ...                     "saved": [0], "artist_page_visits": [0]})
+    >>> check_listens(log)
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'streams' has 1 negative value(s); counts must be >= 0
+    """
+    keys, signals = list(keys), list(signals)
+    needed = keys + [c for c in signals if c not in keys]
+    if not isinstance(listens, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame with columns {needed}, got {type(listens).__name__}")
+    missing = [c for c in needed if c not in listens.columns]
+    if missing:
+        have = [str(c) for c in listens.columns]
+        close = {c: difflib.get_close_matches(c, have, n=1, cutoff=0.6) for c in missing}
+        hint = "; ".join(f"{m[0]!r} for {c!r}?" for c, m in close.items() if m)
+        raise ValueError(f"{name} is missing column(s) {missing}; it has {list(listens.columns)}. Expected {needed}"
+                         + (f". Rename, e.g. {name}.rename(columns={{{', '.join(f'{m[0]!r}: {c!r}' for c, m in close.items() if m)}}}) ({hint})"
+                            if hint else ""))
+    if len(listens) == 0:
+        raise ValueError(f"{name} is empty: there is no feedback to build a matrix from")
+    for col in needed:
+        values = listens[col]
+        is_key = col in keys
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_complex_dtype(values) \
+                or (is_key and pd.api.types.is_bool_dtype(values)):
+            expected = "integer ids" if is_key else "numbers (counts)"
+            if values.dtype == object:
+                numbers_ = pd.to_numeric(values, errors="coerce")
+                bad = numbers_.isna() & values.notna()
+                detail = (f"{int(bad.sum())} row(s) are not numbers (e.g. {values[bad].head(3).tolist()})"
+                          if bad.any() else "the values are Python objects")
+            else:
+                detail = f"e.g. {values.head(3).tolist()}"
+            raise ValueError(f"column {col!r} has dtype {values.dtype}, expected {expected}; {detail}. "
+                             f"Convert with pd.to_numeric({name}[{col!r}])")
+        n_nan = int(values.isna().sum())
+        if n_nan:
+            fix = "drop those rows" if is_key else "fill them (e.g. with 0 for a count) or drop those rows"
+            raise ValueError(f"column {col!r} has {n_nan} missing (NaN) value(s); {fix} before building feedback")
+        if is_key:
+            _check_key_column(values, col)
+            continue
+        arr = values.to_numpy(dtype=float)
+        n_inf = int(np.isinf(arr).sum())
+        if n_inf:
+            raise ValueError(f"column {col!r} has {n_inf} infinite value(s); counts must be finite")
+        n_neg = int((arr < 0).sum())
+        if n_neg:
+            raise ValueError(f"column {col!r} has {n_neg} negative value(s); counts must be >= 0")
+    for col, known in (("user_id", users), ("track_id", tracks)):
+        if known is not None and col in listens.columns:
+            unknown = ~listens[col].isin(_id_array(known, col.split("_")[0] + "s"))
+            if unknown.any():
+                examples = listens.loc[unknown, col].unique()[:5].tolist()
+                raise ValueError(f"column {col!r} has {int(unknown.sum())} row(s) with ids not in the "
+                                 f"{col.split('_')[0]}s table (e.g. {examples}); remove them or add those ids")
+
+
+def _check_key_column(values: pd.Series, col: str) -> None:
+    """Whole numbers that int64 holds exactly; uint64 ≥ 2**63 and floats beyond 2**53 are refused."""
+    if pd.api.types.is_integer_dtype(values):
+        if pd.api.types.is_unsigned_integer_dtype(values):
+            big = values.to_numpy() > _INT64_MAX
+            if big.any():
+                raise ValueError(f"column {col!r} has {int(big.sum())} id(s) >= 2**63 (e.g. "
+                                 f"{values[big].head(3).tolist()}), which do not fit in int64 and would wrap to "
+                                 f"negative ids; re-number them (e.g. pd.factorize({col}) gives 0..n-1)")
+        return
+    arr = values.to_numpy(dtype=float)
+    if np.isinf(arr).any():
+        raise ValueError(f"column {col!r} has {int(np.isinf(arr).sum())} infinite value(s); ids must be whole numbers")
+    fractional = arr != np.round(arr)
+    if fractional.any():
+        raise ValueError(f"column {col!r} must hold whole numbers (ids and weeks); {int(fractional.sum())} row(s) "
+                         f"do not (e.g. {arr[fractional][:3].tolist()})")
+    big = np.abs(arr) > _MAX_EXACT_FLOAT_ID
+    if big.any():
+        raise ValueError(f"column {col!r} holds floats and {int(big.sum())} of them are beyond 2**53 (e.g. "
+                         f"{arr[big][:3].tolist()}), where a float cannot hold every integer (and beyond 2**63 an "
+                         f"int64 cannot hold it at all): ids would merge or wrap. Read the ids as integers "
+                         f"(e.g. pd.read_csv(..., dtype={{{col!r}: 'int64'}})) or re-number them with pd.factorize")
+
+
+def _id_array(ids, name: str) -> np.ndarray:
+    """``users`` / ``tracks`` as a 1-D int64 array, or a ValueError naming the argument."""
+    arr = np.asarray(ids)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of integer ids, got shape {arr.shape}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > _INT64_MAX:
+        raise ValueError(f"{name} has ids >= 2**63 (e.g. {arr[arr > _INT64_MAX][:3].tolist()}), which do not fit "
+                         f"in int64; re-number them")
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f":
+        ok = np.isfinite(arr) & (arr == np.round(arr)) & (np.abs(arr) <= _MAX_EXACT_FLOAT_ID)
+        if ok.all():
+            return arr.astype(np.int64)
+        raise ValueError(f"{name} must hold whole-number ids below 2**53 when given as floats; "
+                         f"{int((~ok).sum())} are not (e.g. {arr[~ok][:3].tolist()})")
+    raise ValueError(f"{name} must hold integer ids, got dtype {arr.dtype} (e.g. {arr[:3].tolist()})")
+
+
 def validate_listens(listens: pd.DataFrame, *, users=None, tracks=None,
                      signals=tuple(DEFAULT_WEIGHTS)) -> tuple[pd.DataFrame, dict]:
-    """Check a listens table and merge its duplicate rows.
+    """Check a listens table (:func:`check_listens`) and merge its duplicate rows.
 
     Parameters
     ----------
@@ -151,56 +303,18 @@ def validate_listens(listens: pd.DataFrame, *, users=None, tracks=None,
     Returns
     -------
     listens : pandas.DataFrame
-        A new frame, one row per (user_id, track_id, week), signals summed.
+        A new frame, one row per (user_id, track_id, week): duplicate rows
+        are **summed** (``saved`` stays at most 1), ids are int64.
     report : dict
         ``rows_in``, ``duplicate_rows_merged``, ``rows_out``.
 
     Raises
     ------
     ValueError
-        Naming the column and how many rows are affected, for: not a
-        DataFrame, missing columns, an empty table, non-numeric values, NaN,
-        infinite or negative counts, unknown user or track ids.
+        From :func:`check_listens`.
     """
-    if not isinstance(listens, pd.DataFrame):
-        raise ValueError(f"listens must be a pandas DataFrame with columns {list(_KEYS) + list(signals)}, "
-                         f"got {type(listens).__name__}")
+    check_listens(listens, users=users, tracks=tracks, signals=signals)
     needed = list(_KEYS) + list(signals)
-    missing = [c for c in needed if c not in listens.columns]
-    if missing:
-        raise ValueError(f"listens is missing column(s) {missing}; it has {list(listens.columns)}. "
-                         f"Expected {needed}")
-    if len(listens) == 0:
-        raise ValueError("listens is empty: there is no feedback to build a matrix from")
-    for col in needed:
-        values = listens[col]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_complex_dtype(values):
-            numbers = pd.to_numeric(values, errors="coerce")
-            bad = int(numbers.isna().sum() - values.isna().sum())
-            example = values[numbers.isna() & values.notna()].head(3).tolist()
-            raise ValueError(f"column {col!r} has dtype {values.dtype}, expected numbers; {bad} row(s) are not "
-                             f"numbers (e.g. {example}). Convert with pd.to_numeric(listens[{col!r}])")
-        n_nan = int(values.isna().sum())
-        if n_nan:
-            raise ValueError(f"column {col!r} has {n_nan} missing (NaN) value(s); fill them (e.g. with 0 for a "
-                             f"count) or drop those rows before building feedback")
-        arr = values.to_numpy(dtype=float)
-        n_inf = int(np.isinf(arr).sum())
-        if n_inf:
-            raise ValueError(f"column {col!r} has {n_inf} infinite value(s)")
-        n_neg = int((arr < 0).sum())
-        if n_neg:
-            raise ValueError(f"column {col!r} has {n_neg} negative value(s); counts must be >= 0")
-        if col in _KEYS and (arr != np.round(arr)).any():
-            raise ValueError(f"column {col!r} must hold whole numbers (ids and weeks); "
-                             f"{int((arr != np.round(arr)).sum())} row(s) do not")
-    for col, known in (("user_id", users), ("track_id", tracks)):
-        if known is not None:
-            unknown = ~listens[col].isin(np.asarray(known))
-            if unknown.any():
-                examples = listens.loc[unknown, col].unique()[:5].tolist()
-                raise ValueError(f"column {col!r} has {int(unknown.sum())} row(s) with ids not in the "
-                                 f"{col.split('_')[0]}s table (e.g. {examples}); remove them or add those ids")
     frame = listens[needed].copy()
     for col in _KEYS:
         frame[col] = frame[col].astype(np.int64)
@@ -211,28 +325,122 @@ def validate_listens(listens: pd.DataFrame, *, users=None, tracks=None,
     return merged, report
 
 
-def interaction_strength(listens: pd.DataFrame, weights: dict | None = None) -> pd.Series:
-    """r_ui = Σ_weeks Σ_signals weight · count, indexed by (user_id, track_id)."""
-    weights = DEFAULT_WEIGHTS if weights is None else weights
+def _check_weights(weights) -> dict:
+    if not isinstance(weights, dict):
+        raise TypeError(f"weights must be a dict of signal column -> weight, e.g. {DEFAULT_WEIGHTS}, "
+                        f"got {type(weights).__name__}")
+    not_numbers = {k: v for k, v in weights.items()
+                   if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.number))}
+    if not_numbers:
+        raise TypeError(f"signal weights must be numbers, got {not_numbers}")
     bad = {k: v for k, v in weights.items() if not np.isfinite(v) or v < 0}
     if bad:
         raise ValueError(f"signal weights must be finite and >= 0, got {bad}")
-    r = sum(float(w) * listens[col].astype(float) for col, w in weights.items())
-    return r.groupby([listens["user_id"], listens["track_id"]]).sum()
+    if not weights or sum(float(v) for v in weights.values()) == 0:
+        raise ValueError(f"weights are all 0 (or empty): no signal would count as evidence, got {weights}; "
+                         f"give at least one positive weight, e.g. {DEFAULT_WEIGHTS}")
+    return {k: float(v) for k, v in weights.items()}
+
+
+def _check_positive(value, name: str) -> float:
+    """A finite real number > 0 (α, ε), or an error naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise TypeError(f"{name} must be a number > 0, got {value!r} ({type(value).__name__})")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}: with {name} <= 0 or not finite the "
+                         f"confidence 1 + α·(...) would be < 1, NaN or infinite")
+    return float(value)
+
+
+def _check_scale(scale) -> str:
+    if scale not in ("log", "linear"):
+        raise ValueError(f"scale must be 'log' or 'linear', got {scale!r}")
+    return scale
+
+
+def interaction_strength(listens: pd.DataFrame, weights: dict | None = None) -> pd.Series:
+    """r_ui = Σ_weeks Σ_signals weight · count, indexed by (user_id, track_id).
+
+    Raises
+    ------
+    ValueError
+        If the table fails :func:`check_listens`, a weight is negative or not
+        finite, or r_ui overflows to infinity (counts near 1e308).
+    """
+    weights = _check_weights(DEFAULT_WEIGHTS if weights is None else weights)
+    check_listens(listens, signals=tuple(weights), keys=("user_id", "track_id"))
+    return _strength(listens, weights)
+
+
+def _strength(listens: pd.DataFrame, weights: dict) -> pd.Series:
+    """:func:`interaction_strength` of a checked table."""
+    with np.errstate(over="ignore"):
+        r = sum(w * listens[col].astype(float) for col, w in weights.items())
+        r = r.groupby([listens["user_id"], listens["track_id"]]).sum()
+    _check_finite(r.to_numpy(), "the interaction strength r_ui", r.index)
+    return r
+
+
+def _check_finite(values: np.ndarray, what: str, pairs=None, *,
+                  fix: str = "counts that large (near 1e308) are not listening counts; check the signal columns "
+                             "or scale them down") -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = int(np.argmax(bad))
+        where = f" (e.g. user {pairs[first][0]}, track {pairs[first][1]})" if pairs is not None else ""
+        raise ValueError(f"{what} overflows to infinity for {int(bad.sum())} pair(s){where}: {fix}")
 
 
 def confidence_values(r, *, alpha: float = 5.0, epsilon: float = 1.0, scale: str = "log"):
     """c = 1 + α · log(1 + r/ε) (``scale="log"``) or c = 1 + α · r (``"linear"``).
 
     Works elementwise on numbers, arrays or the ``data`` of a sparse matrix.
+
+    Parameters
+    ----------
+    r : float or array_like
+        Strengths r_ui, finite and >= 0.
+    alpha : float
+        Slope α, finite and > 0.
+    epsilon : float
+        Scale ε of the log form, finite and > 0 (not used by the linear form).
+    scale : {"log", "linear"}
+
+    Returns
+    -------
+    numpy.ndarray
+        c >= 1, the shape of ``r``.
+
+    Raises
+    ------
+    ValueError
+        If α or ε is not finite and > 0, ``r`` has negative or non-finite
+        values, or c overflows to infinity (e.g. α · r beyond 1e308).
+    TypeError
+        If α or ε is not a number.
+
+    Examples
+    --------
+    >>> confidence_values([0.0, 4.0], alpha=0.5, scale="linear")
+    array([1., 3.])
     """
+    scale = _check_scale(scale)
+    alpha = _check_positive(alpha, "alpha")
     if scale == "log":
-        if epsilon <= 0:
-            raise ValueError(f"epsilon must be > 0, got {epsilon}")
-        return 1.0 + alpha * np.log1p(np.asarray(r, dtype=float) / epsilon)
-    if scale == "linear":
-        return 1.0 + alpha * np.asarray(r, dtype=float)
-    raise ValueError(f"scale must be 'log' or 'linear', got {scale!r}")
+        epsilon = _check_positive(epsilon, "epsilon")
+    try:
+        r = np.asarray(r, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"r must be numbers (strengths r_ui), got {type(r).__name__}: {err}") from None
+    if r.size and not (np.isfinite(r).all() and (r >= 0).all()):
+        raise ValueError(f"r must hold finite strengths >= 0; {int((~np.isfinite(r)).sum())} are NaN or "
+                         f"infinite and {int((r < 0).sum())} negative")
+    with np.errstate(over="ignore"):
+        c = 1.0 + alpha * (np.log1p(r / epsilon) if scale == "log" else r)
+    _check_finite(np.atleast_1d(c), f"the confidence c = 1 + alpha·{'log(1 + r/ε)' if scale == 'log' else 'r'} "
+                                    f"(alpha={alpha:g}{f', epsilon={epsilon:g}' if scale == 'log' else ''})",
+                  fix="lower alpha" + (", raise epsilon" if scale == "log" else "") + " or check the counts")
+    return c
 
 
 def build_feedback(listens: pd.DataFrame, *, users=None, tracks=None, weights: dict | None = None,
@@ -264,7 +472,17 @@ def build_feedback(listens: pd.DataFrame, *, users=None, tracks=None, weights: d
     Raises
     ------
     ValueError
-        From :func:`validate_listens` when the log is malformed.
+        From :func:`check_listens` when the log is malformed; when ``alpha``
+        or ``epsilon`` is not finite and > 0, a weight is negative or all are
+        0, ``scale`` is unknown, ``users``/``tracks`` are not integer ids, or
+        r_ui or c_ui overflows to infinity.
+    TypeError
+        When ``alpha``, ``epsilon`` or a weight is not a number.
+
+    Notes
+    -----
+    Duplicate rows (the same user, track and week) are summed, not an
+    error; ``report["duplicate_rows_merged"]`` counts them.
 
     Examples
     --------
@@ -276,11 +494,16 @@ def build_feedback(listens: pd.DataFrame, *, users=None, tracks=None, weights: d
     array([[1., 1.],
            [1., 0.]])
     """
-    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    weights = _check_weights(DEFAULT_WEIGHTS if weights is None else weights)
+    scale = _check_scale(scale)
+    alpha = _check_positive(alpha, "alpha")
+    epsilon = _check_positive(epsilon, "epsilon")   # checked for both forms (the linear one ignores it)
+    users = None if users is None else _id_array(users, "users")
+    tracks = None if tracks is None else _id_array(tracks, "tracks")
     clean, report = validate_listens(listens, users=users, tracks=tracks, signals=tuple(weights))
-    r = interaction_strength(clean, weights)
-    user_map = IdMap(np.sort(clean["user_id"].unique()) if users is None else np.asarray(users), "user_id")
-    track_map = IdMap(np.sort(clean["track_id"].unique()) if tracks is None else np.asarray(tracks), "track_id")
+    r = _strength(clean, weights)
+    user_map = IdMap(np.sort(clean["user_id"].unique()) if users is None else users, "user_id")
+    track_map = IdMap(np.sort(clean["track_id"].unique()) if tracks is None else tracks, "track_id")
     rows = user_map.index(r.index.get_level_values(0).to_numpy())
     cols = track_map.index(r.index.get_level_values(1).to_numpy())
     strength = sp.csr_matrix((r.to_numpy(), (rows, cols)), shape=(len(user_map), len(track_map)))
@@ -307,7 +530,16 @@ def split_by_week(listens: pd.DataFrame, *, test_weeks: int = 1) -> tuple[pd.Dat
 
     The honest split for a weekly playlist: the model sees the past and is
     judged on the future.
+
+    Raises
+    ------
+    ValueError
+        If ``listens`` fails :func:`check_listens` (its ids and weeks only) or
+        ``test_weeks`` is not an integer between 1 and the number of weeks − 1.
     """
+    check_listens(listens, signals=())
+    if isinstance(test_weeks, (bool, np.bool_)) or not isinstance(test_weeks, (int, np.integer)):
+        raise ValueError(f"test_weeks must be an integer number of weeks, got {test_weeks!r}")
     weeks = np.sort(listens["week"].unique())
     if not 1 <= test_weeks < len(weeks):
         raise ValueError(f"test_weeks must be between 1 and {len(weeks) - 1} (the log has {len(weeks)} weeks), "
@@ -322,8 +554,16 @@ def split_random(listens: pd.DataFrame, *, test_fraction: float = 0.2,
 
     Each user keeps at least one track in the training part; a user with a
     single track keeps it there.
+
+    Raises
+    ------
+    ValueError
+        If ``listens`` fails :func:`check_listens` (its ``user_id`` and
+        ``track_id`` only) or ``test_fraction`` is not a number in (0, 1).
     """
-    if not 0 < test_fraction < 1:
+    check_listens(listens, signals=(), keys=("user_id", "track_id"))
+    if isinstance(test_fraction, (bool, np.bool_)) or not isinstance(test_fraction, (numbers.Real, np.number)) \
+            or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     rng = np.random.default_rng(random_state)
     pairs = listens[["user_id", "track_id"]].drop_duplicates().sort_values(["user_id", "track_id"])
@@ -348,7 +588,21 @@ def heldout_matrix(test: pd.DataFrame, feedback: Feedback, *, only_new: bool = T
     only_new : bool
         Keep only tracks the user had not played in training — what a
         Discover Weekly must find.
+
+    Raises
+    ------
+    ValueError
+        If ``test`` fails :func:`check_listens` (``user_id``, ``track_id``).
+    TypeError
+        If ``feedback`` is not a :class:`Feedback`.
+    KeyError
+        Naming the ids of ``test`` that ``feedback`` does not know.
     """
+    if not (isinstance(test, pd.DataFrame) and len(test) == 0 and {"user_id", "track_id"} <= set(test.columns)):
+        check_listens(test, signals=(), keys=("user_id", "track_id"), name="test")   # an empty test is fine
+    if not isinstance(feedback, Feedback):
+        raise TypeError(f"feedback must be the Feedback that build_feedback returned for the training listens, "
+                        f"got {type(feedback).__name__}")
     users = feedback.users.index(test["user_id"].to_numpy())
     tracks = feedback.tracks.index(test["track_id"].to_numpy())
     m = sp.csr_matrix((np.ones(len(test)), (users, tracks)), shape=feedback.shape)

@@ -48,6 +48,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -112,10 +113,14 @@ MU_FRACTION, SIGMA_FRACTION = 0.3, 0.25
 #: Penn Treebank tags that count as adjectives.
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR", "JJS"})
 
+# Markup. A tag runs from a "<" to the first ">" after it. These patterns are only ever applied
+# to text that ends with a ">" (see _strip_markup), where "[^>]*>" cannot fail and so never
+# backtracks: each match attempt stops at the next ">", and the whole pass is linear.
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|table|blockquote|section|article)\b[^>]*>",
-                        re.IGNORECASE)
-_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+                        re.IGNORECASE)   # tags that end a line of text
+_SCRIPT_OR_COMMENT = re.compile(r"<(?:!--|(script|style)\b)", re.IGNORECASE)
+_RAW_TEXT_END = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style")}
 _SYMBOLS = re.compile(r"[^\w\s.,;:!?'\"()\[\]\-&/%$]")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
@@ -139,8 +144,22 @@ def clean_text(text: str) -> str:
     """Plain text from crawled text: HTML stripped, entities decoded, symbols dropped.
 
     Block-level tags (``<p>``, ``<br>``, ...) become line breaks, other tags
-    disappear, ``&amp;`` becomes ``&``, typographic quotes become ASCII ones
-    and symbols such as emoji become spaces. Letters of any script stay.
+    (anything from a ``<`` to the next ``>``) become spaces, ``<script>`` and
+    ``<style>`` elements and ``<!-- comments -->`` go with their content,
+    ``&amp;`` becomes ``&``, typographic quotes become ASCII ones and symbols
+    such as emoji become spaces. Letters of any script stay.
+
+    The time grows linearly with the length of the text, whatever it holds:
+    a few tenths of a second for 1 MB of HTML, and as much for a megabyte of
+    ``<``, of unclosed tags or of ``<script>`` that never ends (the tag
+    patterns only run up to the text's last ``>``, so none of them ever scans
+    to the end and backtracks). A ``<`` with no ``>`` after it is not a tag
+    (it is dropped as a symbol, the text after it is kept); a ``<script>`` or
+    comment that never ends is treated as a plain tag, so the text after it
+    is kept, not lost. :class:`CulturalVectors` cuts each text
+    to its ``max_chars`` (default 1,000,000 characters) *before* cleaning and
+    counts the cut texts in its report; this function itself reads the whole
+    text.
 
     Parameters
     ----------
@@ -149,6 +168,12 @@ def clean_text(text: str) -> str:
     Returns
     -------
     str
+        Lines of plain text, spaces collapsed, no empty lines.
+
+    Raises
+    ------
+    TypeError
+        If ``text`` is not a string.
 
     Examples
     --------
@@ -158,15 +183,75 @@ def clean_text(text: str) -> str:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     if "<" in text:
-        text = _SCRIPT.sub(" ", text)
-        text = _BLOCK_TAG.sub("\n", text)
-        text = _TAG.sub(" ", text)
+        text = _strip_markup(text)
     if "&" in text:
         text = html.unescape(text)
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = _SYMBOLS.sub(" ", text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _strip_markup(text: str) -> str:
+    """Scripts, styles and comments removed, block tags to line breaks, other tags to spaces; linear time.
+
+    Each pattern runs only up to the last ``>`` of the text, where every ``<``
+    has a ``>`` after it, so no match attempt scans to the end and fails
+    (which made ``<[^>]*>`` quadratic on a text of ``<``).
+    """
+    text = _drop_scripts_and_comments(text)
+    text = _up_to_last_tag_end(_BLOCK_TAG, "\n", text)
+    return _up_to_last_tag_end(_TAG, " ", text)
+
+
+def _up_to_last_tag_end(pattern: re.Pattern, replacement: str, text: str) -> str:
+    last = text.rfind(">")
+    if last < 0:
+        return text
+    return pattern.sub(replacement, text[: last + 1]) + text[last + 1:]
+
+
+def _drop_scripts_and_comments(text: str) -> str:
+    """``<script>…</script>``, ``<style>…</style>`` and ``<!-- … -->`` to a space each.
+
+    One that never ends stays (and its opening tag becomes a space like any
+    tag). A closing string found missing once is not searched for again, so a
+    text of a million ``<script>`` is read once, not a million times.
+    """
+    last = text.rfind(">")
+    if last < 0 or "<" not in text:
+        return text
+    out: list[str] = []
+    missing: set[str] = set()   # closing strings absent from the rest of the text
+    done = pos = 0
+    while True:
+        opening = _SCRIPT_OR_COMMENT.search(text, pos, last + 1)
+        if opening is None:
+            break
+        pos = opening.end()
+        name = "-->" if opening.group(1) is None else opening.group(1).lower()
+        if name in missing or name not in ("-->", *_RAW_TEXT_END):
+            continue
+        if name == "-->":
+            close = text.find("-->", pos)
+            stop = close + 3 if close >= 0 else -1
+        else:   # the opening tag ends at the next ">"; the element at the next "</script>"
+            match = _RAW_TEXT_END[name].search(text, text.find(">", pos) + 1)
+            stop = match.end() if match else -1
+        if stop < 0:   # later openings end at or after this one, so they would fail too
+            missing.add(name)
+            continue
+        out.append(text[done:opening.start()])
+        out.append(" ")
+        done = pos = stop
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _has_markup(text: str) -> bool:
+    """Whether ``text`` holds a tag (a ``<`` with a ``>`` after it), in linear time."""
+    start = text.find("<")
+    return start >= 0 and text.find(">", start + 1) >= 0
 
 
 def tokenize(text: str) -> list[str]:
@@ -202,8 +287,17 @@ def words(text: str, *, stop_words=STOP_WORDS) -> list[str]:
     >>> words("<b>ABBA</b>: the perky Swedish pop of 1976!")
     ['abba', 'perky', 'swedish', 'pop']
     """
+    stop_words = _check_stop_words(stop_words)
     tokens = _document_tokens(text)
     return [t for t in (tok.lower() for tok in tokens) if _is_word(t) and t not in stop_words]
+
+
+def _check_stop_words(stop_words):
+    """A collection of words; a bare string would make ``in`` test substrings, so it is refused."""
+    if isinstance(stop_words, (str, bytes)) or not hasattr(stop_words, "__contains__"):
+        raise TypeError(f"stop_words must be a collection of lowercase words (e.g. STOP_WORDS | {{'band'}}), "
+                        f"got {type(stop_words).__name__} {stop_words!r:.40}")
+    return stop_words
 
 
 def ngram_terms(text: str, n: int = 2, *, stop_words=STOP_WORDS) -> list[str]:
@@ -220,7 +314,7 @@ def ngram_terms(text: str, n: int = 2, *, stop_words=STOP_WORDS) -> list[str]:
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    return _ngrams(_document_tokens(text), int(n), stop_words)
+    return _ngrams(_document_tokens(text), int(n), _check_stop_words(stop_words))
 
 
 def _ngrams(tokens: list[str], n: int, stop_words) -> list[str]:
@@ -316,7 +410,16 @@ def _chunker() -> RegexpParser:
 
 
 def _as_tagged(tagged_or_text) -> list[tuple[str, str]]:
-    return pos_tag(tagged_or_text) if isinstance(tagged_or_text, str) else list(tagged_or_text)
+    if isinstance(tagged_or_text, str):
+        return pos_tag(tagged_or_text)
+    try:
+        tagged = [tuple(pair) for pair in tagged_or_text]
+    except TypeError:
+        tagged = None
+    if tagged is None or not all(len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], str) for p in tagged):
+        raise TypeError(f"tagged_or_text must be a str or a list of (token, tag) string pairs as pos_tag gives, "
+                        f"got {type(tagged_or_text).__name__} {tagged_or_text!r:.60}")
+    return tagged
 
 
 def _chunks(tagged: list[tuple[str, str]]):
@@ -356,6 +459,7 @@ def noun_phrases(tagged_or_text, *, stop_words=STOP_WORDS) -> list[str]:
     >>> noun_phrases("Its chorus recalls the disco era.")
     ['chorus', 'disco era']
     """
+    stop_words = _check_stop_words(stop_words)
     out = []
     for chunk in _chunks(_as_tagged(tagged_or_text)):
         leaves = list(chunk.leaves())
@@ -379,6 +483,7 @@ def adjectives(tagged_or_text, *, stop_words=STOP_WORDS) -> list[str]:
     >>> adjectives("A perky, nonviolent and very Swedish record.")
     ['perky', 'nonviolent', 'swedish']
     """
+    stop_words = _check_stop_words(stop_words)
     return [w.lower() for w, t in _as_tagged(tagged_or_text)
             if t in ADJECTIVE_TAGS and _is_word(w) and w.lower() not in stop_words]
 
@@ -397,6 +502,7 @@ def extract_terms(text: str, *, stop_words=STOP_WORDS) -> dict[str, list[str]]:
     >>> extract_terms("Fans of ABBA will love this perky song.")["np"]
     ['fans', 'abba', 'perky song']
     """
+    stop_words = _check_stop_words(stop_words)
     tokens = _document_tokens(text)
     tagged = _tag_tokens(tokens)
     return {
@@ -422,9 +528,16 @@ def gaussian_weight(df, *, mu: float, sigma: float) -> np.ndarray:
     sigma : float
         Width, in natural-log units (> 0).
     """
-    df = np.asarray(df, dtype=np.float64)
-    if df.size and df.min() < 1:
-        raise ValueError("document frequencies must be >= 1 (a term occurs in at least one document)")
+    try:
+        df = np.asarray(df, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"df must be numbers (document frequencies), got {type(df).__name__} {df!r:.40}") from None
+    if df.size and not (np.isfinite(df).all() and df.min() >= 1):
+        raise ValueError("df: document frequencies must be finite and >= 1 (a term occurs in at least one document)")
+    for name, value in (("mu", mu), ("sigma", sigma)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+                or not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma!r}")
     return np.exp(-((np.log(df) - mu) ** 2) / (2.0 * sigma**2))
@@ -453,6 +566,11 @@ def salience(tf, df, *, mu: float, sigma: float):
     array([[0.3033, 0.5   ]])
     """
     w = gaussian_weight(df, mu=mu, sigma=sigma)
+    if not sp.issparse(tf):
+        tf = np.asarray(tf, dtype=np.float64)
+    if tf.ndim != 2 or tf.shape[1] != w.shape[-1] or w.ndim != 1:
+        raise ValueError(f"tf must be 2-D with one column per term of df: tf has shape {tf.shape}, "
+                         f"df has shape {w.shape}")
     if sp.issparse(tf):
         return sp.csr_matrix(tf.multiply(w[np.newaxis, :]))
     return np.asarray(tf, dtype=np.float64) * w
@@ -497,6 +615,9 @@ class TextReport:
         Artists with a cultural vector.
     artists_without_documents : list of int
         Artists of the ``artists`` table (if given) with no usable document.
+    empty_term_types : list of str
+        Term types that no used document gave (e.g. ``["adj"]`` for a corpus
+        without adjectives): their block of the vectors is empty.
     """
 
     n_documents: int = 0
@@ -509,11 +630,39 @@ class TextReport:
     n_non_ascii: int = 0
     n_artists: int = 0
     artists_without_documents: list = field(default_factory=list)
+    empty_term_types: list = field(default_factory=list)
 
     @property
     def n_skipped(self) -> int:
         """Documents not used, for any reason."""
         return self.n_empty + self.n_no_terms + self.n_unknown_artist
+
+
+def _id_column(values: pd.Series, what: str) -> pd.Series:
+    """A column of integer ids as nullable ``Int64`` (missing stays ``<NA>``); anything else is an error."""
+    if pd.api.types.is_bool_dtype(values):
+        raise TypeError(f"{what} must hold integer ids, got booleans")
+    given = values.notna()
+    if values.dtype == object and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                                      for v in values[given]):
+        exact = [int(v) if ok else None for v, ok in zip(values, given)]   # Python ints, e.g. with None
+        bad = pd.Series([v is not None and not -(2**63) <= v < 2**63 for v in exact], index=values.index)
+        numbers = None if bad.any() else pd.Series(pd.array(exact, dtype="Int64"), index=values.index)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce")
+        if pd.api.types.is_integer_dtype(numbers):       # exact: no detour through floats
+            bad = (numbers >= 2**63) if pd.api.types.is_unsigned_integer_dtype(numbers) else numbers < -(2**63)
+        else:
+            as_float = numbers.astype("Float64")
+            whole = as_float.notna() & (as_float.abs() < 2.0**63) & (as_float == as_float.round())
+            bad = ~whole.fillna(False) & given
+    if bad.any():
+        table, key = ("tracks", "title") if "track" in what else ("artists", "name")
+        hint = (f" If these are {key}s, map them to ids first, e.g. {what} = "
+                f"{what}.map({table}.set_index({key!r})[{what.split('[')[1][:-1]}])" if what.startswith("doc") else "")
+        raise ValueError(f"{what} must hold integer ids below 2**63 (the {table} table's ids), got "
+                         f"{int(bad.sum())} value(s) that are not, e.g. {values[bad].head(3).tolist()}.{hint}")
+    return numbers.astype("Int64")
 
 
 def _check_id(value, what: str) -> int:
@@ -540,7 +689,12 @@ class CulturalVectors:
     stop_words : collection of str, optional
         Lowercase stop words; default :data:`STOP_WORDS`.
     max_chars : int, optional
-        Longer texts are cut to this many characters (counted in the report).
+        Texts longer than this many characters (default 1,000,000, about a
+        megabyte) are cut to their first ``max_chars`` characters before
+        cleaning and still used; the cut texts are counted in
+        ``report_.n_truncated``. Cleaning is linear in the length (see
+        :func:`clean_text`), the tagger too, so the bound keeps one document's
+        time to seconds and its memory to megabytes.
 
     Attributes
     ----------
@@ -562,6 +716,11 @@ class CulturalVectors:
         The salience parameters used.
     n_documents_ : int
         Documents used (N).
+    empty_term_types_ : tuple of str
+        Term types that no used document gave (a corpus without adjectives,
+        one-word documents without bigrams): the model still fits, their
+        block of ``vectors_`` has no columns and ``top_terms`` of that type
+        are empty. A ``UserWarning`` names them.
     report_ : TextReport
         Counts of what was skipped, cut or cleaned.
 
@@ -598,12 +757,22 @@ class CulturalVectors:
             raise ValueError(f"sigma must be > 0, got {self.sigma!r}")
         weights = dict.fromkeys(TERM_TYPES, 1.0)
         if self.type_weights is not None:
+            if not isinstance(self.type_weights, dict):
+                raise ValueError(f"type_weights must be a dict of term type -> weight, e.g. {{'adj': 2.0}}, "
+                                 f"got {type(self.type_weights).__name__}")
             unknown = set(self.type_weights) - set(TERM_TYPES)
             if unknown:
                 raise ValueError(f"type_weights has unknown term type(s) {sorted(unknown)}; use {TERM_TYPES}")
             weights.update(self.type_weights)
+            if any(isinstance(w, (bool, np.bool_)) or not isinstance(w, (int, float, np.number))
+                   for w in weights.values()):
+                raise ValueError(f"type_weights must map term types to numbers, got {self.type_weights}")
             if any(not np.isfinite(w) or w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
                 raise ValueError(f"type_weights must be non-negative with a positive sum, got {weights}")
+        if self.stop_words is not None:
+            _check_stop_words(self.stop_words)
+            if not all(isinstance(w, str) for w in self.stop_words):
+                raise TypeError(f"stop_words must hold strings, got {sorted(map(repr, self.stop_words))[:5]}")
         if isinstance(self.max_chars, bool) or not isinstance(self.max_chars, (int, np.integer)) \
                 or self.max_chars < 1:
             raise ValueError(f"max_chars must be a positive integer, got {self.max_chars!r}")
@@ -632,7 +801,15 @@ class CulturalVectors:
         TypeError
             If ``documents`` is not a DataFrame or a text is neither a string nor missing.
         ValueError
-            If a column is missing or no document gives any term.
+            If a column is missing, an ``artist_id`` or ``track_id`` is not an
+            integer id (e.g. an artist's name), or no document gives any term
+            (an empty table, only empty texts, only stop words).
+
+        Warns
+        -----
+        UserWarning
+            If no used document gives a term of some type (listed in
+            ``empty_term_types_``); the model fits with that block empty.
         """
         type_weights = self._check_params()
         stop_words = STOP_WORDS if self.stop_words is None else frozenset(w.lower() for w in self.stop_words)
@@ -645,11 +822,15 @@ class CulturalVectors:
         if artists is not None:
             if not isinstance(artists, pd.DataFrame) or "artist_id" not in artists.columns:
                 raise ValueError("artists must be a DataFrame with an artist_id column")
-            known = set(pd.to_numeric(artists["artist_id"]).astype(np.int64).tolist())
+            known_ids = _id_column(artists["artist_id"], "artists['artist_id']")
+            if known_ids.isna().any():
+                raise ValueError(f"artists['artist_id'] has {int(known_ids.isna().sum())} missing id(s); "
+                                 f"every artist needs an integer artist_id")
+            known = set(known_ids.astype(np.int64).tolist())
 
         report = TextReport(n_documents=len(documents))
-        a_col = pd.to_numeric(documents["artist_id"], errors="coerce").astype("Float64")
-        t_col = (pd.to_numeric(documents["track_id"], errors="coerce").astype("Float64")
+        a_col = _id_column(documents["artist_id"], "documents['artist_id']")
+        t_col = (_id_column(documents["track_id"], "documents['track_id']")
                  if "track_id" in documents.columns else pd.Series(pd.NA, index=documents.index, dtype="Float64"))
         doc_artist, doc_track, term_lists = [], [], {t: [] for t in TERM_TYPES}
         for a, trk, text in zip(a_col.tolist(), t_col.tolist(), documents["text"].tolist()):
@@ -665,7 +846,7 @@ class CulturalVectors:
             if len(text) > self.max_chars:
                 text = text[: self.max_chars]
                 report.n_truncated += 1
-            if "<" in text and _TAG.search(text):
+            if _has_markup(text):
                 report.n_html += 1
             if not text.isascii():
                 report.n_non_ascii += 1
@@ -683,7 +864,8 @@ class CulturalVectors:
         report.n_used = len(doc_artist)
         if report.n_used == 0:
             raise ValueError(f"no usable documents: {report.n_documents} given, {report.n_empty} empty, "
-                             f"{report.n_no_terms} without terms, {report.n_unknown_artist} of unknown artists")
+                             f"{report.n_no_terms} without terms, {report.n_unknown_artist} of unknown artists; "
+                             f"documents needs at least one English text about a known artist_id")
 
         N = report.n_used
         self.n_documents_ = N
@@ -710,7 +892,15 @@ class CulturalVectors:
             self.document_frequency_[t] = np.asarray((D > 0).sum(axis=0)).ravel().astype(np.int64)
             self.counts_[t] = sp.csr_matrix(G_artist @ D)
             self.track_counts_[t] = sp.csr_matrix(G_track @ D)
-            self._tfidf[t] = TfidfTransformer().fit(self.counts_[t])
+            # scikit-learn refuses a matrix without columns; an empty type has no weights to learn
+            self._tfidf[t] = TfidfTransformer().fit(self.counts_[t]) if len(vocab) else None
+        self.empty_term_types_ = tuple(t for t in TERM_TYPES if not len(self.vocabulary_[t]))
+        report.empty_term_types = list(self.empty_term_types_)
+        if self.empty_term_types_:
+            warnings.warn(f"documents: no used document gave any term of type(s) "
+                          f"{list(self.empty_term_types_)} (e.g. no adjective: text not in English, or "
+                          f"one-word documents); the model fits with those blocks of the vectors empty, "
+                          f"see empty_term_types_", UserWarning, stacklevel=2)
         self._artist_row = {a: i for i, a in enumerate(self.artist_ids_.tolist())}
         self._track_row = {a: i for i, a in enumerate(self.track_ids_.tolist())}
         self._known = known
@@ -733,6 +923,8 @@ class CulturalVectors:
         return self
 
     def _weights(self, counts: sp.csr_matrix, term_type: str, weighting: str) -> sp.csr_matrix:
+        if weighting in ("salience", "tfidf") and counts.shape[1] == 0:   # an empty term type
+            return sp.csr_matrix(counts.shape, dtype=np.float64)
         if weighting == "salience":
             tf = _row_normalize(counts, "l1")          # tf(a, t): the term's share of the row's terms
             return salience(tf, self.document_frequency_[term_type], mu=self.mu_, sigma=self.sigma_)

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from coursekit.feedback import (
-    DEFAULT_WEIGHTS, IdMap, build_feedback, confidence_values, heldout_matrix,
+    DEFAULT_WEIGHTS, IdMap, build_feedback, check_listens, confidence_values, heldout_matrix,
     split_by_week, split_random, validate_listens,
 )
 
@@ -140,3 +140,28 @@ def test_heldout_matrix_keeps_only_new_tracks():
 
 def test_default_weights_value_saves_over_streams():
     assert DEFAULT_WEIGHTS["saved"] > DEFAULT_WEIGHTS["streams"]
+
+
+def test_check_listens_is_the_table_check_alone_with_any_column_names():
+    frame = pd.DataFrame({"user": [1, 2], "item": [5, 6], "rating": [1.0, 0.5]})
+    assert check_listens(frame, keys=("user", "item"), signals=("rating",), name="interactions") is None
+    with pytest.raises(ValueError, match=r"interactions is missing column\(s\) \['rating'\].*'ratings': 'rating'"):
+        check_listens(frame.rename(columns={"rating": "ratings"}), keys=("user", "item"), signals=("rating",),
+                      name="interactions")
+    with pytest.raises(ValueError, match=r"column 'item' has 1 id\(s\) >= 2\*\*63"):
+        check_listens(frame.assign(item=np.array([5, 2**63], dtype=np.uint64)), keys=("user", "item"),
+                      signals=("rating",))
+    # the check changes nothing: duplicates stay (validate_listens merges them)
+    doubled = pd.concat([TOY, TOY.iloc[[0]]], ignore_index=True)
+    check_listens(doubled)
+    assert len(doubled) == 5 and validate_listens(doubled)[1]["duplicate_rows_merged"] == 1
+
+
+def test_confidence_is_at_least_one_and_parameters_are_checked():
+    np.testing.assert_allclose(confidence_values([0.0, np.e - 1], alpha=2.0), [1.0, 3.0])
+    with pytest.raises(ValueError, match=r"alpha must be finite and > 0, got -1"):
+        confidence_values(1.0, alpha=-1)
+    with pytest.raises(ValueError, match=r"r must hold finite strengths >= 0.*1 negative"):
+        confidence_values([-1.0, 2.0])
+    with pytest.raises(ValueError, match=r"confidence .* overflows to infinity.*lower alpha"):
+        confidence_values(1e300, alpha=1e10, scale="linear")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,22 @@ def test_html_entities_and_symbols_are_cleaned():
     assert ngram_terms(text) == ["roll forever", "björk sang"]
     with pytest.raises(TypeError, match="str"):
         clean_text(42)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<div>one</div><li>two<br/>three", "one\ntwo\nthree"),            # block tags end lines
+    ("a<span class='x'>b</span>c", "a b c"),                           # other tags are spaces
+    ("<P>up</P><Br>case", "up\ncase"),                                  # tag names in any case
+    ("<pre>not a p</pre>", "not a p"),                                   # "pre" is not "p"
+    ("x<style>p {color: red}</style>y<SCRIPT>a = 1 < 2;</script >z", "x y z"),   # dropped with content
+    ("before<!-- a > b -->after", "before after"),                      # a comment goes whole
+    ("<script>var x = 1; ABBA rocks", "var x 1; ABBA rocks"),             # never ends: plain tag, text kept
+    ("<!-- never closed> text", "text"),                                 # unclosed comment: plain tag
+    ("1 < 2 and 3 <4", "1 2 and 3 4"),                                   # "<" without ">": not a tag
+    ("a < b > c", "a c"),                                                # from a "<" to the next ">": a tag
+])
+def test_markup_is_stripped_tag_by_tag(text, expected):
+    assert clean_text(text) == expected
 
 
 # ------------------------------------------------------------------ tags, noun phrases, adjectives
@@ -302,6 +319,57 @@ def test_a_one_megabyte_document_is_handled():
     assert model.top_terms(1, term_type="np", n=1)["term"].tolist() == ["perky disco anthem"]
     short = CulturalVectors(max_chars=100).fit(docs)
     assert short.counts_["n1"][0].sum() < 20
+
+
+@pytest.mark.parametrize("weighting", ["salience", "tfidf"])
+def test_a_corpus_without_adjectives_fits_with_that_block_empty(weighting):
+    docs = pd.DataFrame({"artist_id": [1, 2], "text": ["The band plays songs.", "Die Band spielt Lieder."]})
+    with pytest.warns(UserWarning, match=r"\['adj'\].*empty_term_types_"):
+        model = CulturalVectors(weighting=weighting).fit(docs)
+    assert model.empty_term_types_ == ("adj",) and model.report_.empty_term_types == ["adj"]
+    assert model.vocabulary_["adj"].size == 0
+    assert not any(name.startswith("adj:") for name in model.feature_names_)
+    assert model.top_terms(1, term_type="adj").empty
+    assert model.top_terms_table(1, n=1)["adj term"].tolist() == [""]
+    assert sorted(model.top_terms(1, term_type="n1")["term"]) == ["band", "plays", "songs"]
+    np.testing.assert_allclose(sp.linalg.norm(model.vectors_, axis=1), [1.0, 1.0], atol=TOL)
+    assert model.similar_artists(1)[0].tolist() == [2]     # "band" is shared
+
+
+def test_one_word_documents_have_no_bigrams_or_adjectives():
+    docs = pd.DataFrame({"artist_id": [1, 2, 3], "text": ["Rock", "Songs", "Rock"]})
+    with pytest.warns(UserWarning, match=r"\['n2', 'adj'\]"):
+        model = CulturalVectors().fit(docs)
+    assert model.empty_term_types_ == ("n2", "adj")
+    assert model.feature_names_.tolist() == ["n1:rock", "n1:songs", "np:rock", "np:songs"]
+    assert model.similarity().loc[1, 3] == pytest.approx(1.0) and model.similarity().loc[1, 2] == 0
+
+
+def test_a_corpus_with_every_term_type_does_not_warn(recwarn):
+    CulturalVectors().fit(CORPUS)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning) and "term" in str(w.message)]
+
+
+@pytest.mark.parametrize("column, values, shown", [
+    ("artist_id", ["ABBA", "Queen"], "'ABBA'"),
+    ("artist_id", [1.5, 2], "1.5"),
+    ("artist_id", [1e20, 2], "1e+20"),
+    ("artist_id", np.array([2**63, 2], dtype=np.uint64), "9223372036854775808"),
+    ("track_id", ["Dancing Queen", None], "'Dancing Queen'"),
+])
+def test_ids_that_are_not_integer_ids_are_named(column, values, shown):
+    docs = pd.DataFrame({"artist_id": [1, 2], "text": ["A perky song.", "A grim riff."]})
+    docs[column] = values
+    with pytest.raises(ValueError, match=rf"documents\['{column}'\] must hold integer ids.*{re.escape(shown)}"):
+        CulturalVectors().fit(docs)
+
+
+def test_huge_integer_ids_stay_exact():
+    big = 2**62 + 1                      # not a float: 2**62 + 1 would round to 2**62
+    docs = pd.DataFrame({"artist_id": pd.Series([big, 2, None], dtype=object),
+                         "text": ["A perky song.", "A grim riff.", "A song with no artist."]})
+    model = CulturalVectors().fit(docs)
+    assert model.artist_ids_.tolist() == [2, big] and model.report_.n_unknown_artist == 1
 
 
 def test_api_misuse_gets_clear_errors():
