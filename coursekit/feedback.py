@@ -391,7 +391,7 @@ def _check_finite(values: np.ndarray, what: str, pairs=None, *,
         raise ValueError(f"{what} overflows to infinity for {int(bad.sum())} pair(s){where}: {fix}")
 
 
-def confidence_values(r, *, alpha: float = 5.0, epsilon: float = 1.0, scale: str = "log"):
+def confidence_values(r, *, alpha: float = 1.0, epsilon: float = 1.0, scale: str = "log"):
     """c = 1 + α · log(1 + r/ε) (``scale="log"``) or c = 1 + α · r (``"linear"``).
 
     Works elementwise on numbers, arrays or the ``data`` of a sparse matrix.
@@ -444,7 +444,7 @@ def confidence_values(r, *, alpha: float = 5.0, epsilon: float = 1.0, scale: str
 
 
 def build_feedback(listens: pd.DataFrame, *, users=None, tracks=None, weights: dict | None = None,
-                   alpha: float = 5.0, epsilon: float = 1.0, scale: str = "log") -> Feedback:
+                   alpha: float = 1.0, epsilon: float = 1.0, scale: str = "log") -> Feedback:
     """Build P, C and r (users × tracks CSR) from a listens table.
 
     Parameters
