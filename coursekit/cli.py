@@ -38,7 +38,8 @@ def _mixtape(args) -> int:
     import pandas as pd
 
     from .datasets import load_world
-    from .mixtape import trained, write_picture
+    from .modelcache import trained
+    from .picture import write_picture
 
     if args.user is None and not args.all:
         print("coursekit mixtape: give --user ID (one listener) or --all (every listener)", file=sys.stderr)

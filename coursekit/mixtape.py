@@ -23,12 +23,22 @@ All of it is vectorised over users: a batch of users is one matrix of scores.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from tqdm.auto import tqdm
 
-__all__ = ["select", "listening_order"]
+from .als import ALS, ImplicitALS
+from .evaluation import _split
+from .genres import key_name
+from .text import CulturalVectors
+
+__all__ = ["SIGNALS", "MODELS", "select", "listening_order", "Profiles", "profiles", "signals", "Blend",
+           "candidate_pool", "default_batch_size", "training_pairs", "DiscoverWeekly"]
 
 
 def select(scores: np.ndarray, *, track_artist: np.ndarray, is_new: np.ndarray, n: int = 30,
@@ -224,8 +234,6 @@ def profiles(world, strength, culture, item_factors=None, *, week: int | None = 
     cold_listeners : int
         A track with fewer training listeners than this is "cold": CF cannot rank it.
     """
-    import scipy.sparse as sp
-
     tracks, artists = world.tracks, world.artists
     artist_pos = pd.Index(artists["artist_id"]).get_indexer(tracks["artist_id"])
     n_artists = len(artists)
@@ -365,8 +373,6 @@ class Blend:
 
     def fit(self, sig_pairs: dict, labels: np.ndarray) -> "Blend":
         """Fit on per-pair signal vectors (dict of 1-D arrays) and 0/1 labels."""
-        from sklearn.linear_model import LogisticRegression
-
         raw = self._raw(sig_pairs)
         self.features_ = list(raw)
         X = np.column_stack([raw[k] for k in self.features_])
@@ -577,8 +583,6 @@ class DiscoverWeekly:
 
     # -- training
     def _als(self):
-        from .als import ALS, ImplicitALS
-
         engine = ImplicitALS if getattr(self, "engine", "als") == "implicit" else ALS
         return engine(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
                       iterations=self.iterations, random_state=self.random_state)
@@ -588,11 +592,6 @@ class DiscoverWeekly:
 
         ``progress``, if given, is called with a short message before each step.
         """
-        import time
-
-        from .evaluation import _split
-        from .text import CulturalVectors
-
         say = progress or (lambda message: None)
         self.world_ = world
         self.timings_ = {}
@@ -638,6 +637,19 @@ class DiscoverWeekly:
     def _audio(self, cf_model, prof):
         vectors = np.asarray(self.audio_fn(cf_model.item_factors_, ~prof.cold), dtype=float)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("world_", None)  # the world is re-attached on load, not stored twice
+        state.pop("validation_pairs_", None)  # tens of MB, only needed right after fit
+        state["audio_fn"] = None   # a trained audio model lives on in audio_vectors_
+        return state
+
+    def __copy__(self):
+        """A shallow copy that keeps the world (pickling leaves it out; copying should not)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
 
     # -- scoring
     def scores(self, users, *, model: str = "blend") -> np.ndarray:
@@ -686,8 +698,6 @@ class DiscoverWeekly:
         batch_size = batch_size or default_batch_size(len(tracks))
         starts = range(0, len(users), batch_size)
         if progress:
-            from tqdm.auto import tqdm
-
             starts = tqdm(starts, unit="batch", desc="mixtapes")
         for start in starts:
             batch = users[start:start + batch_size]
@@ -724,8 +734,6 @@ class DiscoverWeekly:
         blended score (``contributions``: model → scores of this user's picks,
         computed here when not given).
         """
-        from .genres import key_name
-
         tracks, artists = self.world_.tracks, self.world_.artists
         picks = np.asarray(picks)
         picks = picks[picks >= 0]
@@ -828,167 +836,3 @@ class DiscoverWeekly:
 
 def _unit(M):
     return M / np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-12)
-
-
-# ----------------------------------------------------------------------------- model cache
-def _cache_key(world, params: dict) -> str:
-    import hashlib
-    import json
-
-    from . import __version__
-
-    if not world.fingerprint:
-        return ""
-    blob = json.dumps({"world": world.fingerprint, "params": params, "version": __version__,
-                       "code": _code_fingerprint()}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def _code_fingerprint() -> str:
-    """A hash of the modules whose code shapes a trained model, so an edited library retrains."""
-    import hashlib
-    import importlib.util
-
-    digest = hashlib.sha256()
-    for name in ("mixtape", "als", "text", "feedback", "evaluation", "cnn", "audio"):
-        spec = importlib.util.find_spec(f"coursekit.{name}")
-        if spec is not None and spec.origin:
-            with open(spec.origin, "rb") as fh:
-                digest.update(fh.read())
-    return digest.hexdigest()[:16]
-
-
-def trained(world, *, cache_dir=None, progress=None, audio: bool = True, **params) -> "DiscoverWeekly":
-    """A fitted :class:`DiscoverWeekly` for ``world``: from the model cache, or trained and cached.
-
-    The cache file's name is a hash of the world's files, the parameters, the
-    coursekit version and the code of the modules that train it, so any change retrains instead of serving a stale
-    model. A cache file that cannot be read is reported through ``progress``,
-    deleted and rebuilt. Worlds generated in memory (no fingerprint) are never
-    cached.
-
-    Parameters
-    ----------
-    world : coursekit.world.World
-    cache_dir : path-like, optional
-        Default ``coursekit.datasets.cache_dir() / "models"``.
-    progress : callable, optional
-        Receives a short message before each long step.
-    audio : bool
-        Train the audio CNN (chapter 04) for the audio signal.
-    **params
-        Passed to :class:`DiscoverWeekly`.
-    """
-    import os
-    import pickle
-    import tempfile
-    from pathlib import Path
-
-    from .datasets import cache_dir as default_cache
-
-    say = progress or (lambda message: None)
-    folder = Path(cache_dir) if cache_dir is not None else default_cache() / "models"
-    key = _cache_key(world, {**params, "audio": audio})
-    path = folder / f"discover-weekly-{key}.pkl"
-    if key and path.exists():
-        try:
-            with open(path, "rb") as fh:
-                model = pickle.load(fh)
-            if not isinstance(model, DiscoverWeekly):
-                raise TypeError(f"holds a {type(model).__name__}")
-            model.world_ = world
-            say(f"loaded the trained models from {path}")
-            return model
-        except Exception as exc:  # a corrupt or foreign file: rebuild it
-            say(f"the model cache {path} is unreadable ({exc}); retraining")
-            path.unlink(missing_ok=True)
-    if audio and "audio_fn" not in params:
-        params["audio_fn"] = _audio_fn(world, progress=say)
-    model = DiscoverWeekly(**params).fit(world, progress=say)
-    if key:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(model, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return model
-
-
-def _audio_fn(world, *, progress=None):
-    """The chapter 04 audio model as a blend signal, when its module is available."""
-    try:
-        from .cnn import audio_vector_model
-    except ImportError:
-        return None
-    return audio_vector_model(world, progress=progress)
-
-
-def _getstate(self):
-    state = dict(self.__dict__)
-    state.pop("world_", None)  # the world is re-attached on load, not stored twice
-    state.pop("validation_pairs_", None)  # tens of MB, only needed right after fit
-    state["audio_fn"] = None   # a trained audio model lives on in audio_vectors_
-    return state
-
-
-def _copy(self):
-    """A shallow copy that keeps the world (pickling leaves it out; copying should not)."""
-    new = object.__new__(type(self))
-    new.__dict__.update(self.__dict__)
-    return new
-
-
-DiscoverWeekly.__getstate__ = _getstate
-DiscoverWeekly.__copy__ = _copy
-
-
-# ------------------------------------------------------------------------------- pictures
-def write_picture(table: pd.DataFrame, path, *, fmt: str | None = None) -> None:
-    """Draw a mixtape: one tile per song, coloured by genre, with its reason.
-
-    ``fmt`` is ".png" or ".html" (default: the suffix of ``path``).
-    """
-    import html
-    from pathlib import Path
-    from textwrap import fill
-
-    from .genres import GENRE_COLORS
-
-    fmt = (fmt or Path(path).suffix).lower()
-    user = table["user_id"].iloc[0] if len(table) else "?"
-    if fmt == ".html":
-        tiles = "\n".join(
-            f'<div class="tile" style="background:{GENRE_COLORS.get(r.genre, "#cccccc")}">'
-            f'<b>{r.position}. {html.escape(str(r.title))}</b><br>{html.escape(str(r.artist))} · {html.escape(str(r.genre))}'
-            f'<br><i>{html.escape(str(r.why))}</i></div>' for r in table.itertuples())
-        Path(path).write_text(
-            "<!doctype html><meta charset='utf-8'><title>Discover Weekly</title><style>"
-            "body{font-family:sans-serif} .grid{display:grid;grid-template-columns:repeat(5,1fr);gap:6px}"
-            ".tile{color:white;padding:8px;border-radius:6px;font-size:13px;text-shadow:0 0 2px #0008}</style>"
-            f"<h1>Discover Weekly for user {user}</h1><div class='grid'>{tiles}</div>", encoding="utf-8")
-        return
-    if fmt != ".png":
-        raise ValueError(f"a mixtape picture is .png or .html, got {fmt!r}")
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    cols = 5
-    rows = max(1, -(-len(table) // cols))
-    fig = Figure(figsize=(cols * 3.2, rows * 1.9))  # no pyplot: leaves the caller's backend alone
-    ax = fig.subplots()
-    ax.set_xlim(0, cols)
-    ax.set_ylim(rows, 0)
-    ax.axis("off")
-    for k, r in enumerate(table.itertuples()):
-        x, y = k % cols, k // cols
-        ax.add_patch(Rectangle((x + 0.03, y + 0.04), 0.94, 0.92, color=GENRE_COLORS.get(r.genre, "#cccccc")))
-        ax.text(x + 0.08, y + 0.12, fill(f"{r.position}. {r.title}", 30), fontsize=8, weight="bold",
-                va="top", color="white")
-        ax.text(x + 0.08, y + 0.42, f"{r.artist} · {r.genre}", fontsize=7, va="top", color="white")
-        ax.text(x + 0.08, y + 0.58, fill(str(r.why), 42), fontsize=6, va="top", color="white", style="italic")
-    ax.set_title(f"Discover Weekly for user {user}: {len(table)} songs you have never played", fontsize=12)
-    fig.savefig(path, dpi=110, bbox_inches="tight")

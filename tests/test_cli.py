@@ -55,14 +55,14 @@ def test_out_with_the_wrong_kind_of_file_is_refused_before_training(tmp_path):
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
-    import coursekit.mixtape
+    import coursekit.picture
 
     def broken(table, path, fmt=None):
         with open(path, "wb") as fh:
             fh.write(b"half a picture")
         raise OSError("disk full")
 
-    monkeypatch.setattr(coursekit.mixtape, "write_picture", broken)
+    monkeypatch.setattr(coursekit.picture, "write_picture", broken)
     with pytest.raises(OSError, match="disk full"):
         main(["mixtape", "--size", "tiny", "--user", "5", "--no-audio", "--out", str(tmp_path / "m.png")])
     assert list(tmp_path.iterdir()) == []

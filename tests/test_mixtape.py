@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coursekit.mixtape import Blend, DiscoverWeekly, listening_order, select, trained
+from coursekit.mixtape import Blend, DiscoverWeekly, listening_order, select
+from coursekit.modelcache import trained
 
 
 def test_select_respects_cap_reservation_and_exclusions():
@@ -166,13 +167,13 @@ def test_a_copy_keeps_the_world(tiny_model):
 
 
 def test_cache_key_changes_with_the_code(monkeypatch):
-    import coursekit.mixtape as mixtape
+    import coursekit.modelcache as modelcache
     from coursekit.datasets import load_world
 
     world = load_world("tiny")
-    before = mixtape._cache_key(world, {"factors": 8})
-    monkeypatch.setattr(mixtape, "_code_fingerprint", lambda: "edited")
-    assert mixtape._cache_key(world, {"factors": 8}) != before != ""
+    before = modelcache._cache_key(world, {"factors": 8})
+    monkeypatch.setattr(modelcache, "_code_fingerprint", lambda: "edited")
+    assert modelcache._cache_key(world, {"factors": 8}) != before != ""
 
 
 def test_fast_blend_score_is_the_sum_of_contributions_and_signals_can_be_chosen(tiny_model):
