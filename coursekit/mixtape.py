@@ -37,7 +37,7 @@ from .evaluation import _split
 from .genres import key_name
 from .text import CulturalVectors
 
-__all__ = ["SIGNALS", "MODELS", "select", "listening_order", "Profiles", "profiles", "signals", "Blend",
+__all__ = ["SIGNALS", "MODELS", "select", "listening_order", "ArtistCulture", "Profiles", "profiles", "signals", "Blend",
            "candidate_pool", "default_batch_size", "training_pairs", "DiscoverWeekly"]
 
 
@@ -191,6 +191,32 @@ MODELS = ("cf", "text", "audio")
 
 
 @dataclass
+class ArtistCulture:
+    """What the mixtape keeps of the cultural vectors (chapter 03): each documented artist's vector and words.
+
+    Attributes
+    ----------
+    artist_ids_ : numpy.ndarray of int
+        The documented artists' ``artist_id``.
+    vectors_ : scipy.sparse.csr_matrix
+        Their unit-length cultural vectors (rows as ``artist_ids_``).
+    adjectives_ : list of str
+        Each artist's two top adjectives ("stormy and sparse"), for the reasons.
+    """
+
+    artist_ids_: np.ndarray
+    vectors_: sp.csr_matrix
+    adjectives_: list
+
+    @classmethod
+    def from_vectors(cls, culture: CulturalVectors) -> "ArtistCulture":
+        """Keep the vectors and the two top adjectives of every artist of fitted ``culture``."""
+        adjectives = [" and ".join(culture.top_terms(int(a), term_type="adj", n=2)["term"]) or "the same words"
+                      for a in culture.artist_ids_]
+        return cls(np.asarray(culture.artist_ids_), sp.csr_matrix(culture.vectors_), adjectives)
+
+
+@dataclass
 class Profiles:
     """What the signals need about users and tracks, from one training log.
 
@@ -221,8 +247,8 @@ def profiles(world, strength, culture, item_factors=None, *, week: int | None = 
         For the tracks' artists and audio attributes.
     strength : scipy.sparse.csr_matrix
         r_ui of the training weeks (users × tracks, table order).
-    culture : coursekit.text.CulturalVectors or None
-        Fitted cultural vectors; ``None`` leaves the text signal at 0.
+    culture : ArtistCulture or coursekit.text.CulturalVectors or None
+        Cultural vectors (``artist_ids_`` and ``vectors_``); ``None`` leaves the text signal at 0.
     item_factors : numpy.ndarray, optional
         The CF model's track vectors, for each artist's mean vector over its
         known (not cold) tracks; zeros without them.
@@ -550,7 +576,11 @@ class DiscoverWeekly:
         0/1 labels, to refit only the blend; not kept in the model cache.
     cf_ : ALS
         The CF model trained on every observed week.
-    culture_ : coursekit.text.CulturalVectors
+    culture_ : coursekit.text.CulturalVectors or None
+        The fitted cultural vectors (``None`` for a model loaded from the cache:
+        see :func:`coursekit.modelcache.trained`).
+    artist_culture_ : ArtistCulture or None
+        What the signals and the reasons use of them.
     profile_ : Profiles
     audio_vectors_ : numpy.ndarray or None
     train_ : coursekit.feedback.Feedback
@@ -605,11 +635,12 @@ class DiscoverWeekly:
 
         self.culture_ = step("cultural vectors from web text", lambda: CulturalVectors().fit(world.documents, world.artists)) \
             if "text" in self.use else None
+        self.artist_culture_ = ArtistCulture.from_vectors(self.culture_) if self.culture_ is not None else None
         last = world.n_weeks - 1
         listens = world.listens
         val = _split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
         cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
-        prof_val = profiles(world, val.train.strength, self.culture_, cf_val.item_factors_, week=last)
+        prof_val = profiles(world, val.train.strength, self.artist_culture_, cf_val.item_factors_, week=last)
         audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
             if self.audio_fn is not None and "audio" in self.use else None
         pairs, labels = step("blend training pairs", lambda: training_pairs(
@@ -623,7 +654,7 @@ class DiscoverWeekly:
         self.split_ = _split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
         self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
-        self.profile_ = profiles(world, self.train_.strength, self.culture_, self.cf_.item_factors_)
+        self.profile_ = profiles(world, self.train_.strength, self.artist_culture_, self.cf_.item_factors_)
         self.audio_vectors_ = None
         if audio_val is not None:
             # map the validation-space audio vectors into the final CF space (orthogonal Procrustes
@@ -638,18 +669,99 @@ class DiscoverWeekly:
         vectors = np.asarray(self.audio_fn(cf_model.item_factors_, ~prof.cold), dtype=float)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("world_", None)  # the world is re-attached on load, not stored twice
-        state.pop("validation_pairs_", None)  # tens of MB, only needed right after fit
-        state["audio_fn"] = None   # a trained audio model lives on in audio_vectors_
-        return state
+    # -- storing (the files themselves: coursekit.modelcache)
+    _PARAMS = ("n", "max_per_artist", "new_share", "factors", "regularization", "alpha", "iterations", "use",
+               "pool", "negatives", "blend_users", "engine", "random_state")
 
-    def __copy__(self):
-        """A shallow copy that keeps the world (pickling leaves it out; copying should not)."""
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        return new
+    def state(self) -> tuple[dict, dict]:
+        """What a fitted model is, as plain data: ``(arrays, meta)``.
+
+        ``arrays`` maps names to numpy arrays (numbers only, no objects) and
+        ``meta`` is JSON-serialisable; :meth:`from_state` rebuilds the model
+        from them and the world. The training feedback, the split and the
+        profiles are not stored: they are recomputed from the world.
+        """
+        arrays = {f"blend.{k}": np.asarray(v, dtype=float) for k, v in
+                  (("mean", self.blend_.mean_), ("scale", self.blend_.scale_), ("weights", self.blend_.weights_))}
+        cf_lists = {}
+        for name, value in vars(self.cf_).items():
+            if isinstance(value, np.ndarray) and value.dtype != object:
+                arrays[f"cf.{name}"] = value
+            elif isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
+                cf_lists[name] = [float(v) for v in value]
+        c = self.artist_culture_
+        if c is not None:
+            arrays.update({"culture.artist_ids": np.asarray(c.artist_ids_, dtype=np.int64),
+                           "culture.data": c.vectors_.data, "culture.indices": c.vectors_.indices,
+                           "culture.indptr": c.vectors_.indptr,
+                           "culture.shape": np.asarray(c.vectors_.shape, dtype=np.int64)})
+        if self.audio_vectors_ is not None:
+            arrays["audio_vectors"] = self.audio_vectors_
+        meta = {"params": {k: getattr(self, k) for k in self._PARAMS},
+                "blend": {"negatives": self.blend_.negatives, "C": self.blend_.C,
+                          "random_state": self.blend_.random_state, "use": list(self.blend_.use),
+                          "features": list(self.blend_.features_), "intercept": self.blend_.intercept_},
+                "cf": cf_lists, "adjectives": None if c is None else list(c.adjectives_),
+                "timings": {k: float(v) for k, v in self.timings_.items()}}
+        meta["params"]["use"] = list(self.use)
+        return arrays, meta
+
+    @classmethod
+    def from_state(cls, world, arrays: dict, meta: dict) -> "DiscoverWeekly":
+        """Rebuild a fitted model from :meth:`state` and the world it was trained on.
+
+        Raises
+        ------
+        ValueError
+            When the arrays do not fit the world (another world's model) or a
+            part is missing.
+        """
+        try:
+            params = dict(meta["params"])
+            params["use"] = tuple(params["use"])
+            model = cls(**params)
+            b = meta["blend"]
+            blend = Blend(negatives=b["negatives"], C=b["C"], random_state=b["random_state"], use=tuple(b["use"]))
+            blend.features_ = list(b["features"])
+            blend.mean_, blend.scale_ = arrays["blend.mean"], arrays["blend.scale"]
+            blend.weights_ = pd.Series(arrays["blend.weights"], index=blend.features_, name="weight")
+            blend.intercept_ = float(b["intercept"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"the stored model lacks or garbles {exc}") from None
+        n_users, n_tracks = len(world.users), len(world.tracks)
+        if len(blend.mean_) != len(blend.features_) or len(blend.scale_) != len(blend.features_):
+            raise ValueError("the stored blend has a different number of weights than features")
+        model.world_ = world
+        model.blend_ = blend
+        model.timings_ = dict(meta.get("timings", {}))
+        model.split_ = _split(world, world.listens, world.listens.iloc[:0], world.n_weeks)
+        model.train_ = model.split_.train
+        model.cf_ = model._als()
+        for name, value in arrays.items():
+            if name.startswith("cf."):
+                setattr(model.cf_, name[3:], value)
+        for name, value in meta.get("cf", {}).items():
+            setattr(model.cf_, name, list(value))
+        X, Y = getattr(model.cf_, "user_factors_", None), getattr(model.cf_, "item_factors_", None)
+        if X is None or Y is None or X.shape[0] != n_users or Y.shape[0] != n_tracks or X.shape[1] != Y.shape[1]:
+            raise ValueError(f"the stored CF factors do not fit this world ({n_users} users, {n_tracks} tracks)")
+        model.culture_ = None
+        model.artist_culture_ = None
+        if "culture.artist_ids" in arrays:
+            shape = tuple(int(v) for v in arrays["culture.shape"])
+            vectors = sp.csr_matrix((arrays["culture.data"], arrays["culture.indices"], arrays["culture.indptr"]),
+                                    shape=shape)
+            ids = arrays["culture.artist_ids"]
+            adjectives = meta.get("adjectives") or []
+            if len(ids) != shape[0] or len(adjectives) != shape[0] or not np.isin(ids, world.artists["artist_id"]).all():
+                raise ValueError("the stored cultural vectors do not fit this world's artists")
+            model.artist_culture_ = ArtistCulture(ids, vectors, [str(a) for a in adjectives])
+        audio = arrays.get("audio_vectors")
+        if audio is not None and audio.shape != (n_tracks, Y.shape[1]):
+            raise ValueError(f"the stored audio vectors are {audio.shape}, not ({n_tracks}, {Y.shape[1]})")
+        model.audio_vectors_ = audio
+        model.profile_ = profiles(world, model.train_.strength, model.artist_culture_, Y)
+        return model
 
     # -- scoring
     def scores(self, users, *, model: str = "blend") -> np.ndarray:
@@ -757,7 +869,7 @@ class DiscoverWeekly:
         reasons, models = [], []
         for track, model in zip(picks, chosen):
             a = track_artist[track]
-            if model == "text" and self.culture_ is not None and self.profile_.documented[a]:
+            if model == "text" and self.artist_culture_ is not None and self.profile_.documented[a]:
                 weights = self.profile_.user_artists[user].toarray().ravel() * self.profile_.artist_similarity[:, a]
                 like = artist_name[int(np.argmax(weights))]
                 reasons.append(f"written about as {self._adjectives(a)}, like {like}")
@@ -795,12 +907,9 @@ class DiscoverWeekly:
         return _unit(self.audio_vectors_)
 
     def _adjectives(self, artist_pos: int) -> str:
-        cache = self.__dict__.setdefault("_adjective_cache", {})
-        if artist_pos not in cache:
-            artist_id = int(self.world_.artists["artist_id"].iloc[artist_pos])
-            terms = self.culture_.top_terms(artist_id, term_type="adj", n=2)["term"].tolist()
-            cache[artist_pos] = " and ".join(terms) or "the same words"
-        return cache[artist_pos]
+        c = self.artist_culture_
+        artist_id = int(self.world_.artists["artist_id"].iloc[artist_pos])
+        return c.adjectives_[int(np.flatnonzero(c.artist_ids_ == artist_id)[0])]
 
     def all_mixtapes(self, *, batch_size: int | None = None, progress: bool = False) -> pd.DataFrame:
         """Every user's mixtape with reasons, one row per song (columns as :meth:`mixtape`)."""

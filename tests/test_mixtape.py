@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from coursekit.mixtape import Blend, DiscoverWeekly, listening_order, select
-from coursekit.modelcache import trained
 
 
 def test_select_respects_cap_reservation_and_exclusions():
@@ -96,27 +95,6 @@ def test_blend_beats_chance_on_next_week(tiny_model):
     assert blend > chance
 
 
-def test_cache_is_reused_and_a_corrupt_file_is_rebuilt(tmp_path):
-    from coursekit.datasets import load_world
-
-    world = load_world("tiny")
-    messages = []
-    first = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
-    files = list(tmp_path.glob("*.pkl"))
-    assert len(files) == 1
-    again = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
-    assert any("loaded the trained models" in m for m in messages)
-    np.testing.assert_array_equal(first.recommend([0]), again.recommend([0]))
-    # other parameters: another file, not the stale one
-    trained(world, cache_dir=tmp_path, audio=False, factors=6, iterations=3)
-    assert len(list(tmp_path.glob("*.pkl"))) == 2
-    files[0].write_bytes(b"not a pickle")
-    messages.clear()
-    rebuilt = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
-    assert any("unreadable" in m for m in messages)
-    np.testing.assert_array_equal(rebuilt.recommend([0]), first.recommend([0]))
-
-
 def test_cold_start_user_gets_labelled_popular_picks(tiny_model):
     world, _, model = tiny_model
     empty = np.flatnonzero(model.train_.preference.getnnz(axis=1) == 0)
@@ -164,16 +142,6 @@ def test_a_copy_keeps_the_world(tiny_model):
     other.new_share = 0.0
     assert other.world_ is model.world_ and model.new_share > 0
     assert other.recommend([0]).shape == (1, model.n)
-
-
-def test_cache_key_changes_with_the_code(monkeypatch):
-    import coursekit.modelcache as modelcache
-    from coursekit.datasets import load_world
-
-    world = load_world("tiny")
-    before = modelcache._cache_key(world, {"factors": 8})
-    monkeypatch.setattr(modelcache, "_code_fingerprint", lambda: "edited")
-    assert modelcache._cache_key(world, {"factors": 8}) != before != ""
 
 
 def test_fast_blend_score_is_the_sum_of_contributions_and_signals_can_be_chosen(tiny_model):
