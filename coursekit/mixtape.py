@@ -37,7 +37,7 @@ from .evaluation import _split
 from .genres import key_name
 from .text import CulturalVectors
 
-__all__ = ["SIGNALS", "MODELS", "select", "listening_order", "ArtistCulture", "Profiles", "profiles", "signals", "Blend",
+__all__ = ["SIGNALS", "MODELS", "SIGNAL_GROUPS", "MODEL_GROUPS", "select", "listening_order", "ArtistCulture", "Profiles", "profiles", "signals", "Blend",
            "candidate_pool", "default_batch_size", "training_pairs", "DiscoverWeekly"]
 
 
@@ -188,6 +188,16 @@ def _first_valid(items: np.ndarray, k: int) -> np.ndarray:
 SIGNALS = ("cf", "artist", "text", "audio", "sound", "popularity", "artist_popularity", "cold", "new")
 #: Models a pick's reason can come from.
 MODELS = ("cf", "text", "audio")
+#: The blend's features grouped by the signal they come from (with their cold-track interactions), for
+#: showing where a score comes from: ``popularity`` holds the track-only signals (popularity, cold, new).
+SIGNAL_GROUPS = {"cf": ("cf",),
+                 "artist": ("artist", "cold×artist", "artist_popularity", "cold×artist_popularity"),
+                 "text": ("text", "cold×text"),
+                 "audio": ("audio", "cold×audio"),
+                 "sound": ("sound", "cold×sound"),
+                 "popularity": ("popularity", "cold", "new", "cold×new")}
+#: The groups each model of :data:`MODELS` speaks for in a reason.
+MODEL_GROUPS = {"cf": ("cf", "artist"), "text": ("text",), "audio": ("audio", "sound")}
 
 
 @dataclass
@@ -451,16 +461,17 @@ class Blend:
         out += row
         return out
 
-    def model_contributions(self, sig: dict) -> dict:
-        """Contributions grouped by model, for the reasons: cf (with the artist signals), text, audio (with sound)."""
+    def group_contributions(self, sig: dict) -> dict:
+        """Contributions summed by signal group (:data:`SIGNAL_GROUPS`); 0 for a group the blend does not use."""
         parts = self.contributions(sig)
-        out = {}
-        for model, keys in (("cf", ("cf", "artist", "cold×artist", "artist_popularity", "cold×artist_popularity")),
-                            ("text", ("text", "cold×text")),
-                            ("audio", ("audio", "sound", "cold×audio", "cold×sound"))):
-            present = [parts[k] for k in keys if k in parts]
-            out[model] = sum(present) if present else None
-        return out
+        shape = np.shape(sig["cf"])
+        return {g: sum((np.asarray(parts[k]) for k in keys if k in parts), np.zeros(shape))
+                for g, keys in SIGNAL_GROUPS.items()}
+
+    def model_contributions(self, sig: dict) -> dict:
+        """Contributions grouped by model (:data:`MODEL_GROUPS`): cf (with the artist signals), text, audio (with sound)."""
+        groups = self.group_contributions(sig)
+        return {m: sum(groups[g] for g in keys) for m, keys in MODEL_GROUPS.items()}
 
 
 def candidate_pool(cf_scores: np.ndarray, cold: np.ndarray, *, size: int = 300) -> np.ndarray:
@@ -822,13 +833,25 @@ class DiscoverWeekly:
         return out
 
     # -- explaining
-    def mixtape(self, user_id, *, model: str = "blend") -> pd.DataFrame:
-        """One user's mixtape as a table: position, title, artist, genre, tempo, key, why.
+    def mixtape(self, user_id, *, model: str = "blend", recent_weeks: int = 2) -> pd.DataFrame:
+        """One user's mixtape as a table: position, title, artist, genre, tempo, why, and where each score came from.
 
         Parameters
         ----------
         user_id : int
             A ``user_id`` of the world (not a position).
+        model : str
+            "blend" or one model alone (see :meth:`scores`).
+        recent_weeks : int
+            The table's ``attrs`` describe what the listener played in the last
+            ``recent_weeks`` observed weeks (for :func:`coursekit.picture.write_picture`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :meth:`explain`; ``attrs["recent_genres"]`` (genre →
+            share of the recent streams) and ``attrs["recent_tempo"]`` (tempo of
+            each recently played song, BPM).
 
         Raises
         ------
@@ -837,66 +860,179 @@ class DiscoverWeekly:
         """
         u = self.train_.users.index(user_id)
         picks = self.recommend([u], model=model)[0]
-        return self.explain(u, picks)
+        table = self.explain(u, picks)
+        listens = self.world_.listens
+        recent = listens[(listens["user_id"] == user_id) & (listens["week"] >= self.world_.n_weeks - recent_weeks)]
+        played = self.world_.tracks.set_index("track_id").loc[recent["track_id"], ["genre", "tempo"]]
+        streams = recent["streams"].to_numpy(dtype=float)
+        genres = pd.Series(streams, index=played["genre"].to_numpy()).groupby(level=0).sum()
+        table.attrs["recent_weeks"] = f"weeks {self.world_.n_weeks - recent_weeks}-{self.world_.n_weeks - 1}"
+        table.attrs["recent_genres"] = (genres / max(genres.sum(), 1e-12)).sort_values(ascending=False).to_dict()
+        table.attrs["recent_tempo"] = [float(t) for t in played["tempo"]]
+        return table
 
-    def explain(self, user, picks, *, contributions=None) -> pd.DataFrame:
+    def explain(self, user, picks, *, contributions=None, fair_share: float = 1 / 3) -> pd.DataFrame:
         """The table of :meth:`mixtape` for user position ``user`` and track positions ``picks``.
 
-        Each pick's reason comes from the model that contributed most to its
-        blended score (``contributions``: model → scores of this user's picks,
-        computed here when not given).
+        Each pick's reason names what the listener knows: a song they play (CF,
+        or a song that *sounds like* the pick), an artist they play (the web
+        text), or the pick's artist. The reason follows the models'
+        contributions to the pick's blended score (their parts above the
+        average pair): the listener's history (CF) whenever CF gives at least
+        ``fair_share`` of the positive contribution, otherwise the larger of
+        text and audio; a song too new for CF gets its artist.
+
+        Parameters
+        ----------
+        user : int
+            User position.
+        picks : array of int
+            Track positions (``-1`` padding is dropped).
+        contributions : dict, optional
+            Signal group (:data:`SIGNAL_GROUPS`) → contribution of each pick;
+            computed here when not given.
+        fair_share : float
+            CF's share of the positive contribution from which the reason names
+            the listener's history.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``user_id, position, track_id, title, artist, genre, tempo, new,
+            model`` (cf, text, audio or popularity: whose reason), ``reason``
+            (what the reason names: "your songs", "the artist", "web text",
+            "sound", "popularity"), ``why`` and one ``by <group>`` column per
+            signal group: its contribution to the blended score.
         """
         tracks, artists = self.world_.tracks, self.world_.artists
         picks = np.asarray(picks)
         picks = picks[picks >= 0]
         history = self.train_.preference[user].indices
-        if len(history) == 0:
-            table = self._table(user, picks, ["popular with listeners (no history yet)"] * len(picks),
-                                ["popularity"] * len(picks))
-            table.attrs["note"] = "cold start: no listening history yet, so these are popular and diverse picks"
-            return table
         if contributions is None:
             sig = signals([user], cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_)
-            parts = self.blend_.model_contributions(sig)
-            contributions = {m: np.asarray(v)[0, picks] for m, v in parts.items() if v is not None}
-        names = list(contributions)
-        chosen = [names[k] for k in np.argmax(np.stack([contributions[m] for m in names], axis=1), axis=1)]
+            contributions = {g: np.asarray(v)[0, picks] for g, v in self.blend_.group_contributions(sig).items()}
+        if len(history) == 0:
+            table = self._table(user, picks, ["popular with listeners (no history yet)"] * len(picks),
+                                ["popularity"] * len(picks), ["popularity"] * len(picks), contributions)
+            table.attrs["note"] = "cold start: no listening history yet, so these are popular and diverse picks"
+            return table
+        by_model = {m: sum(contributions[g] for g in groups) for m, groups in MODEL_GROUPS.items()}
+        positive = {m: np.maximum(v, 0.0) for m, v in by_model.items()}
+        total = sum(positive.values())
         Y = self._unit_items
         A = self._unit_audio if self.audio_vectors_ is not None else self.profile_.sound
         artist_name = artists["name"].to_numpy()
         titles = tracks["title"].to_numpy()
         track_artist = self.profile_.artist_of_track
-        reasons, models = [], []
-        for track, model in zip(picks, chosen):
+        culture = self.artist_culture_
+        reasons, models, kinds = [], [], []
+        for k, track in enumerate(picks):
             a = track_artist[track]
-            if model == "text" and self.artist_culture_ is not None and self.profile_.documented[a]:
+            cold = self.profile_.cold[track]
+            cf_share = positive["cf"][k] / total[k] if total[k] > 0 else 1.0
+            text_ok = culture is not None and self.profile_.documented[a] and positive["text"][k] > 0
+            if not cold and cf_share >= fair_share:
+                model = "cf"
+            elif text_ok and positive["text"][k] >= positive["audio"][k]:
+                model = "text"
+            elif positive["audio"][k] > 0:
+                model = "audio"
+            else:
+                model = "cf"
+            if model == "text":
                 weights = self.profile_.user_artists[user].toarray().ravel() * self.profile_.artist_similarity[:, a]
                 like = artist_name[int(np.argmax(weights))]
-                reasons.append(f"written about as {self._adjectives(a)}, like {like}")
+                reasons.append(f"written about as {self._adjectives(a)}, like {like}, whom you play")
+                kinds.append("web text")
             elif model == "audio":
                 near = history[np.argmax(A[history] @ A[track])] if self.audio_vectors_ is not None \
                     else history[np.argmin(((A[history] - A[track]) ** 2).sum(axis=1))]
                 row = tracks.iloc[track]
-                new = ("new release that " if self.profile_.new[track] else "little-known song that ") \
-                    if self.profile_.cold[track] else ""
-                reasons.append(f"{new}sounds like \"{titles[near]}\" by {artist_name[track_artist[near]]}: "
-                               f"{row['tempo']:.0f} BPM, {key_name(row['key'], row['mode'])}")
-            elif self.profile_.cold[track]:  # CF's voice for a song it cannot place: the artist's other songs
-                model = "cf"
+                new = ("new release that " if self.profile_.new[track] else "little-known song that ") if cold else ""
+                reasons.append(f"{new}sounds like \"{titles[near]}\" by {artist_name[track_artist[near]]}, "
+                               f"which you play: {row['tempo']:.0f} BPM, {key_name(row['key'], row['mode'])}")
+                kinds.append("sound")
+            elif cold:  # CF's voice for a song it cannot place: the artist's other songs
                 played_artist = self.profile_.user_artists[user, a] > 0
                 what = "new release" if self.profile_.new[track] else "little-known song"
                 reasons.append(f"{what} by {artist_name[a]}, " + ("whose songs you play" if played_artist
                                                                  else "played by listeners with your taste"))
+                kinds.append("the artist")
             else:
-                model = "cf"
                 near = history[np.argmax(Y[history] @ Y[track])]
                 reasons.append(f"because you play \"{titles[near]}\" by {artist_name[track_artist[near]]}")
+                kinds.append("your songs")
             models.append(model)
-        table = self._table(user, picks, reasons, models)
+        table = self._table(user, picks, reasons, models, kinds, contributions)
         if len(picks) < self.n:
             table.attrs["note"] = (f"only {len(picks)} songs: this listener has heard nearly everything "
                                    f"we could recommend")
         return table
+
+    def listener_types(self, *, one_genre: float = 0.75) -> pd.DataFrame:
+        """Each listener's type: activity (light or heavy) and breadth (one genre or several).
+
+        Parameters
+        ----------
+        one_genre : float
+            A listener whose most played genre holds at least this share of
+            their r_ui is "one-genre".
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per user (table order): ``user_id``, ``songs`` (distinct
+            songs played), ``activity`` ("light": at most the median number of
+            songs, else "heavy"; "none" without history), ``top_genre_share``
+            and ``breadth`` ("one-genre" or "multi-genre").
+        """
+        strength = self.train_.strength
+        genre = pd.Categorical(self.world_.tracks["genre"])
+        to_genre = sp.csr_matrix((np.ones(len(genre)), (np.arange(len(genre)), genre.codes)),
+                                 shape=(len(genre), len(genre.categories)))
+        by_genre = np.asarray((strength @ to_genre).todense())
+        totals = by_genre.sum(axis=1)
+        top = by_genre.max(axis=1) / np.maximum(totals, 1e-12)
+        songs = self.train_.preference.getnnz(axis=1)
+        median = np.median(songs[songs > 0]) if (songs > 0).any() else 0
+        return pd.DataFrame({
+            "user_id": self.world_.users["user_id"].to_numpy(),
+            "songs": songs,
+            "activity": np.where(songs == 0, "none", np.where(songs <= median, "light", "heavy")),
+            "top_genre_share": top,
+            "breadth": np.where(songs == 0, "none", np.where(top >= one_genre, "one-genre", "multi-genre")),
+        })
+
+    def reason_mix(self, table: pd.DataFrame | None = None, *, one_genre: float = 0.75) -> pd.DataFrame:
+        """The share of each kind of reason, per listener type.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame, optional
+            Mixtapes with reasons (:meth:`all_mixtapes`, the default).
+        one_genre : float
+            See :meth:`listener_types`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: "all", "light", "heavy", "one-genre", "multi-genre" (listeners
+            with a history); columns: the reason kinds ("your songs", "the
+            artist", "web text", "sound", shares that sum to 1) and ``songs``.
+        """
+        table = self.all_mixtapes() if table is None else table
+        types = self.listener_types(one_genre=one_genre).set_index("user_id").loc[table["user_id"]]
+        kinds = table["reason"].to_numpy()
+        has_history = types["activity"].to_numpy() != "none"
+        rows = {"all": has_history}
+        for column in ("activity", "breadth"):
+            for value in (("light", "heavy") if column == "activity" else ("one-genre", "multi-genre")):
+                rows[value] = types[column].to_numpy() == value
+        order = ["your songs", "the artist", "web text", "sound"]
+        out = pd.DataFrame({name: pd.Series(kinds[mask]).value_counts(normalize=True) for name, mask in rows.items()})
+        out = out.T.reindex(columns=order).fillna(0.0)
+        out["songs"] = [int(mask.sum()) for mask in rows.values()]
+        return out
 
     @property
     def _unit_items(self):
@@ -911,25 +1047,28 @@ class DiscoverWeekly:
         artist_id = int(self.world_.artists["artist_id"].iloc[artist_pos])
         return c.adjectives_[int(np.flatnonzero(c.artist_ids_ == artist_id)[0])]
 
-    def all_mixtapes(self, *, batch_size: int | None = None, progress: bool = False) -> pd.DataFrame:
-        """Every user's mixtape with reasons, one row per song (columns as :meth:`mixtape`)."""
-        users = np.arange(self.train_.shape[0])
+    def all_mixtapes(self, *, users=None, batch_size: int | None = None, progress: bool = False) -> pd.DataFrame:
+        """Every user's mixtape with reasons, one row per song (columns as :meth:`explain`).
+
+        ``users``: user positions (default: all).
+        """
+        users = np.arange(self.train_.shape[0]) if users is None else np.asarray(users)
         batch_size = batch_size or default_batch_size(len(self.world_.tracks))
         picks = self.recommend(users, batch_size=batch_size, progress=progress)
         tables = []
         for start in range(0, len(users), batch_size):
             batch = users[start:start + batch_size]
             sig = signals(batch, cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_)
-            parts = {m: np.asarray(v) for m, v in self.blend_.model_contributions(sig).items() if v is not None}
+            parts = {g: np.asarray(v) for g, v in self.blend_.group_contributions(sig).items()}
             for row, u in enumerate(batch):
-                p = picks[u][picks[u] >= 0]
-                tables.append(self.explain(u, p, contributions={m: v[row, p] for m, v in parts.items()}))
+                p = picks[start + row][picks[start + row] >= 0]
+                tables.append(self.explain(u, p, contributions={g: v[row, p] for g, v in parts.items()}))
         return pd.concat(tables, ignore_index=True)
 
-    def _table(self, user, picks, reasons, models) -> pd.DataFrame:
+    def _table(self, user, picks, reasons, models, kinds, contributions) -> pd.DataFrame:
         tracks, artists = self.world_.tracks, self.world_.artists
         rows = tracks.iloc[picks]
-        return pd.DataFrame({
+        table = pd.DataFrame({
             "user_id": self.train_.users.id(user),
             "position": np.arange(1, len(picks) + 1),
             "track_id": rows["track_id"].to_numpy(),
@@ -939,8 +1078,12 @@ class DiscoverWeekly:
             "tempo": rows["tempo"].to_numpy(),
             "new": (self.profile_.cold & self.profile_.new)[picks],
             "model": models,
+            "reason": kinds,
             "why": reasons,
         })
+        for group in SIGNAL_GROUPS:
+            table[f"by {group}"] = np.asarray(contributions[group], dtype=float)
+        return table
 
 
 def _unit(M):
