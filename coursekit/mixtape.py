@@ -878,9 +878,9 @@ class DiscoverWeekly:
         or a song that *sounds like* the pick), an artist they play (the web
         text), or the pick's artist. The reason follows the models'
         contributions to the pick's blended score (their parts above the
-        average pair): the listener's history (CF) whenever CF gives at least
-        ``fair_share`` of the positive contribution, otherwise the larger of
-        text and audio; a song too new for CF gets its artist.
+        average pair): the listener's history whenever CF gives at least
+        ``fair_share`` of the positive contribution (a song they play, or for a
+        song too new for CF its artist), otherwise the larger of text and audio.
 
         Parameters
         ----------
@@ -931,7 +931,7 @@ class DiscoverWeekly:
             cold = self.profile_.cold[track]
             cf_share = positive["cf"][k] / total[k] if total[k] > 0 else 1.0
             text_ok = culture is not None and self.profile_.documented[a] and positive["text"][k] > 0
-            if not cold and cf_share >= fair_share:
+            if cf_share >= fair_share:   # for a cold song, CF speaks through its artist
                 model = "cf"
             elif text_ok and positive["text"][k] >= positive["audio"][k]:
                 model = "text"

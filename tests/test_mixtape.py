@@ -246,3 +246,17 @@ def test_reason_mix_per_listener_type(tiny_model):
     shares = mix.drop(columns="songs")
     np.testing.assert_allclose(shares.sum(axis=1)[mix["songs"] > 0], 1.0)
     assert mix.loc["light", "songs"] + mix.loc["heavy", "songs"] == mix.loc["all", "songs"]
+
+
+def test_a_song_too_new_for_cf_gets_its_artist_when_cf_speaks_for_it(tiny_model):
+    world, _, model = tiny_model
+    p = model.profile_
+    user = int(np.argmax(model.train_.preference.getnnz(axis=1)))
+    played = set(model.train_.preference[user].indices)
+    cold = np.array([t for t in np.flatnonzero(p.cold & model.split_.released) if t not in played][:2])
+    names = world.artists["name"].to_numpy()[p.artist_of_track[cold]]
+    table = model.explain(user, cold, contributions=_contributions(len(cold), artist=1.0, sound=1.5))
+    assert (table["reason"] == "the artist").all()
+    assert all(f" by {name}, " in why for name, why in zip(names, table["why"]))
+    table = model.explain(user, cold, contributions=_contributions(len(cold), artist=0.4, sound=1.5))
+    assert (table["reason"] == "sound").all()
