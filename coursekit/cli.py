@@ -2,7 +2,9 @@
 
 ``coursekit world`` loads (or generates) a music world and prints its summary;
 ``coursekit world --size small --write datasets/small`` regenerates the
-committed files byte for byte.
+committed files byte for byte. ``coursekit mixtape --user 42 --out mixtape.png``
+prints a listener's Discover Weekly and draws it (``--all --out all.csv``: every
+listener's); the exercise commands hand out and grade the exercises.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from .exercises import add_exercise_commands
@@ -42,7 +46,8 @@ def _mixtape(args) -> int:
     import pandas as pd
 
     from .datasets import load_world
-    from .mixtape import trained, write_picture
+    from .modelcache import ModelCacheWarning, trained
+    from .picture import write_picture
 
     if args.user is None and not args.all:
         print("coursekit mixtape: give --user ID (one listener) or --all (every listener)", file=sys.stderr)
@@ -53,7 +58,14 @@ def _mixtape(args) -> int:
     start = time.perf_counter()
     say(f"loading the {args.size} music world")
     world = load_world(args.size)
-    model = trained(world, progress=say, audio=not args.no_audio)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelCacheWarning)
+        model = trained(world, progress=say, audio=not args.no_audio)
+    for warning in caught:   # e.g. a read-only cache: the mixtape still comes, the warning goes to stderr
+        if issubclass(warning.category, ModelCacheWarning):
+            print(f"coursekit mixtape: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     say(f"ready in {time.perf_counter() - start:.0f} s")
     if args.all:
         table = model.all_mixtapes(progress=True)
@@ -85,26 +97,37 @@ def _mixtape(args) -> int:
 
 
 def _check_writable(out: str, *, table: bool = False) -> None:
-    folder = Path(out).resolve().parent
+    """Refuse an ``--out`` that cannot be written, before any training (a folder, a missing or read-only one)."""
+    target = Path(out)
+    allowed = (".csv",) if table else (".png", ".html")
+    if target.is_dir():
+        raise SystemExit(f"coursekit mixtape: --out {out} is a folder; give a file name in it, "
+                         f"e.g. {target / ('mixtapes' if table else 'mixtape')}{allowed[0]}")
+    folder = target.resolve().parent
     if not folder.is_dir():
         raise SystemExit(f"coursekit mixtape: cannot write {out}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise SystemExit(f"coursekit mixtape: cannot write {out}: the folder {folder} is not writable")
-    allowed = (".csv",) if table else (".png", ".html")
-    if Path(out).suffix.lower() not in allowed:
+    if target.suffix.lower() not in allowed:
         raise SystemExit(f"coursekit mixtape: --out must end in {' or '.join(allowed)} "
                          f"({'every listener' if table else 'one listener'}), got {out}")
+    try:   # the only sure test of writability (permissions, read-only file systems, root's exceptions)
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise SystemExit(f"coursekit mixtape: cannot write {out}: the folder {folder} is not writable "
+                         f"({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _write_atomic(out: str, write) -> None:
-    """Write through a temporary file in the same folder, renamed when complete."""
-    import tempfile
-
+    """Write through a temporary file in the same folder, renamed when complete, with the usual umask's mode."""
     target = Path(out)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.resolve().parent)
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp's 0600 is for secrets, not for a picture
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -23,12 +23,22 @@ All of it is vectorised over users: a batch of users is one matrix of scores.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from tqdm.auto import tqdm
 
-__all__ = ["select", "listening_order"]
+from .als import ALS, ImplicitALS
+from .evaluation import _split
+from .genres import key_name
+from .text import CulturalVectors
+
+__all__ = ["SIGNALS", "MODELS", "SIGNAL_GROUPS", "MODEL_GROUPS", "select", "listening_order", "ArtistCulture", "Profiles", "profiles", "signals", "Blend",
+           "candidate_pool", "default_batch_size", "training_pairs", "DiscoverWeekly"]
 
 
 def select(scores: np.ndarray, *, track_artist: np.ndarray, is_new: np.ndarray, n: int = 30,
@@ -178,6 +188,42 @@ def _first_valid(items: np.ndarray, k: int) -> np.ndarray:
 SIGNALS = ("cf", "artist", "text", "audio", "sound", "popularity", "artist_popularity", "cold", "new")
 #: Models a pick's reason can come from.
 MODELS = ("cf", "text", "audio")
+#: The blend's features grouped by the signal they come from (with their cold-track interactions), for
+#: showing where a score comes from: ``popularity`` holds the track-only signals (popularity, cold, new).
+SIGNAL_GROUPS = {"cf": ("cf",),
+                 "artist": ("artist", "cold×artist", "artist_popularity", "cold×artist_popularity"),
+                 "text": ("text", "cold×text"),
+                 "audio": ("audio", "cold×audio"),
+                 "sound": ("sound", "cold×sound"),
+                 "popularity": ("popularity", "cold", "new", "cold×new")}
+#: The groups each model of :data:`MODELS` speaks for in a reason.
+MODEL_GROUPS = {"cf": ("cf", "artist"), "text": ("text",), "audio": ("audio", "sound")}
+
+
+@dataclass
+class ArtistCulture:
+    """What the mixtape keeps of the cultural vectors (chapter 03): each documented artist's vector and words.
+
+    Attributes
+    ----------
+    artist_ids_ : numpy.ndarray of int
+        The documented artists' ``artist_id``.
+    vectors_ : scipy.sparse.csr_matrix
+        Their unit-length cultural vectors (rows as ``artist_ids_``).
+    adjectives_ : list of str
+        Each artist's two top adjectives ("stormy and sparse"), for the reasons.
+    """
+
+    artist_ids_: np.ndarray
+    vectors_: sp.csr_matrix
+    adjectives_: list
+
+    @classmethod
+    def from_vectors(cls, culture: CulturalVectors) -> "ArtistCulture":
+        """Keep the vectors and the two top adjectives of every artist of fitted ``culture``."""
+        adjectives = [" and ".join(culture.top_terms(int(a), term_type="adj", n=2)["term"]) or "the same words"
+                      for a in culture.artist_ids_]
+        return cls(np.asarray(culture.artist_ids_), sp.csr_matrix(culture.vectors_), adjectives)
 
 
 @dataclass
@@ -211,8 +257,8 @@ def profiles(world, strength, culture, item_factors=None, *, week: int | None = 
         For the tracks' artists and audio attributes.
     strength : scipy.sparse.csr_matrix
         r_ui of the training weeks (users × tracks, table order).
-    culture : coursekit.text.CulturalVectors or None
-        Fitted cultural vectors; ``None`` leaves the text signal at 0.
+    culture : ArtistCulture or coursekit.text.CulturalVectors or None
+        Cultural vectors (``artist_ids_`` and ``vectors_``); ``None`` leaves the text signal at 0.
     item_factors : numpy.ndarray, optional
         The CF model's track vectors, for each artist's mean vector over its
         known (not cold) tracks; zeros without them.
@@ -224,8 +270,6 @@ def profiles(world, strength, culture, item_factors=None, *, week: int | None = 
     cold_listeners : int
         A track with fewer training listeners than this is "cold": CF cannot rank it.
     """
-    import scipy.sparse as sp
-
     tracks, artists = world.tracks, world.artists
     artist_pos = pd.Index(artists["artist_id"]).get_indexer(tracks["artist_id"])
     n_artists = len(artists)
@@ -365,8 +409,6 @@ class Blend:
 
     def fit(self, sig_pairs: dict, labels: np.ndarray) -> "Blend":
         """Fit on per-pair signal vectors (dict of 1-D arrays) and 0/1 labels."""
-        from sklearn.linear_model import LogisticRegression
-
         raw = self._raw(sig_pairs)
         self.features_ = list(raw)
         X = np.column_stack([raw[k] for k in self.features_])
@@ -419,16 +461,17 @@ class Blend:
         out += row
         return out
 
-    def model_contributions(self, sig: dict) -> dict:
-        """Contributions grouped by model, for the reasons: cf (with the artist signals), text, audio (with sound)."""
+    def group_contributions(self, sig: dict) -> dict:
+        """Contributions summed by signal group (:data:`SIGNAL_GROUPS`); 0 for a group the blend does not use."""
         parts = self.contributions(sig)
-        out = {}
-        for model, keys in (("cf", ("cf", "artist", "cold×artist", "artist_popularity", "cold×artist_popularity")),
-                            ("text", ("text", "cold×text")),
-                            ("audio", ("audio", "sound", "cold×audio", "cold×sound"))):
-            present = [parts[k] for k in keys if k in parts]
-            out[model] = sum(present) if present else None
-        return out
+        shape = np.shape(sig["cf"])
+        return {g: sum((np.asarray(parts[k]) for k in keys if k in parts), np.zeros(shape))
+                for g, keys in SIGNAL_GROUPS.items()}
+
+    def model_contributions(self, sig: dict) -> dict:
+        """Contributions grouped by model (:data:`MODEL_GROUPS`): cf (with the artist signals), text, audio (with sound)."""
+        groups = self.group_contributions(sig)
+        return {m: sum(groups[g] for g in keys) for m, keys in MODEL_GROUPS.items()}
 
 
 def candidate_pool(cf_scores: np.ndarray, cold: np.ndarray, *, size: int = 300) -> np.ndarray:
@@ -544,7 +587,11 @@ class DiscoverWeekly:
         0/1 labels, to refit only the blend; not kept in the model cache.
     cf_ : ALS
         The CF model trained on every observed week.
-    culture_ : coursekit.text.CulturalVectors
+    culture_ : coursekit.text.CulturalVectors or None
+        The fitted cultural vectors (``None`` for a model loaded from the cache:
+        see :func:`coursekit.modelcache.trained`).
+    artist_culture_ : ArtistCulture or None
+        What the signals and the reasons use of them.
     profile_ : Profiles
     audio_vectors_ : numpy.ndarray or None
     train_ : coursekit.feedback.Feedback
@@ -577,8 +624,6 @@ class DiscoverWeekly:
 
     # -- training
     def _als(self):
-        from .als import ALS, ImplicitALS
-
         engine = ImplicitALS if getattr(self, "engine", "als") == "implicit" else ALS
         return engine(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
                       iterations=self.iterations, random_state=self.random_state)
@@ -588,11 +633,6 @@ class DiscoverWeekly:
 
         ``progress``, if given, is called with a short message before each step.
         """
-        import time
-
-        from .evaluation import _split
-        from .text import CulturalVectors
-
         say = progress or (lambda message: None)
         self.world_ = world
         self.timings_ = {}
@@ -606,11 +646,12 @@ class DiscoverWeekly:
 
         self.culture_ = step("cultural vectors from web text", lambda: CulturalVectors().fit(world.documents, world.artists)) \
             if "text" in self.use else None
+        self.artist_culture_ = ArtistCulture.from_vectors(self.culture_) if self.culture_ is not None else None
         last = world.n_weeks - 1
         listens = world.listens
         val = _split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
         cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
-        prof_val = profiles(world, val.train.strength, self.culture_, cf_val.item_factors_, week=last)
+        prof_val = profiles(world, val.train.strength, self.artist_culture_, cf_val.item_factors_, week=last)
         audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
             if self.audio_fn is not None and "audio" in self.use else None
         pairs, labels = step("blend training pairs", lambda: training_pairs(
@@ -624,7 +665,7 @@ class DiscoverWeekly:
         self.split_ = _split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
         self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
-        self.profile_ = profiles(world, self.train_.strength, self.culture_, self.cf_.item_factors_)
+        self.profile_ = profiles(world, self.train_.strength, self.artist_culture_, self.cf_.item_factors_)
         self.audio_vectors_ = None
         if audio_val is not None:
             # map the validation-space audio vectors into the final CF space (orthogonal Procrustes
@@ -638,6 +679,100 @@ class DiscoverWeekly:
     def _audio(self, cf_model, prof):
         vectors = np.asarray(self.audio_fn(cf_model.item_factors_, ~prof.cold), dtype=float)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    # -- storing (the files themselves: coursekit.modelcache)
+    _PARAMS = ("n", "max_per_artist", "new_share", "factors", "regularization", "alpha", "iterations", "use",
+               "pool", "negatives", "blend_users", "engine", "random_state")
+
+    def state(self) -> tuple[dict, dict]:
+        """What a fitted model is, as plain data: ``(arrays, meta)``.
+
+        ``arrays`` maps names to numpy arrays (numbers only, no objects) and
+        ``meta`` is JSON-serialisable; :meth:`from_state` rebuilds the model
+        from them and the world. The training feedback, the split and the
+        profiles are not stored: they are recomputed from the world.
+        """
+        arrays = {f"blend.{k}": np.asarray(v, dtype=float) for k, v in
+                  (("mean", self.blend_.mean_), ("scale", self.blend_.scale_), ("weights", self.blend_.weights_))}
+        cf_lists = {}
+        for name, value in vars(self.cf_).items():
+            if isinstance(value, np.ndarray) and value.dtype != object:
+                arrays[f"cf.{name}"] = value
+            elif isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
+                cf_lists[name] = [float(v) for v in value]
+        c = self.artist_culture_
+        if c is not None:
+            arrays.update({"culture.artist_ids": np.asarray(c.artist_ids_, dtype=np.int64),
+                           "culture.data": c.vectors_.data, "culture.indices": c.vectors_.indices,
+                           "culture.indptr": c.vectors_.indptr,
+                           "culture.shape": np.asarray(c.vectors_.shape, dtype=np.int64)})
+        if self.audio_vectors_ is not None:
+            arrays["audio_vectors"] = self.audio_vectors_
+        meta = {"params": {k: getattr(self, k) for k in self._PARAMS},
+                "blend": {"negatives": self.blend_.negatives, "C": self.blend_.C,
+                          "random_state": self.blend_.random_state, "use": list(self.blend_.use),
+                          "features": list(self.blend_.features_), "intercept": self.blend_.intercept_},
+                "cf": cf_lists, "adjectives": None if c is None else list(c.adjectives_),
+                "timings": {k: float(v) for k, v in self.timings_.items()}}
+        meta["params"]["use"] = list(self.use)
+        return arrays, meta
+
+    @classmethod
+    def from_state(cls, world, arrays: dict, meta: dict) -> "DiscoverWeekly":
+        """Rebuild a fitted model from :meth:`state` and the world it was trained on.
+
+        Raises
+        ------
+        ValueError
+            When the arrays do not fit the world (another world's model) or a
+            part is missing.
+        """
+        try:
+            params = dict(meta["params"])
+            params["use"] = tuple(params["use"])
+            model = cls(**params)
+            b = meta["blend"]
+            blend = Blend(negatives=b["negatives"], C=b["C"], random_state=b["random_state"], use=tuple(b["use"]))
+            blend.features_ = list(b["features"])
+            blend.mean_, blend.scale_ = arrays["blend.mean"], arrays["blend.scale"]
+            blend.weights_ = pd.Series(arrays["blend.weights"], index=blend.features_, name="weight")
+            blend.intercept_ = float(b["intercept"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"the stored model lacks or garbles {exc}") from None
+        n_users, n_tracks = len(world.users), len(world.tracks)
+        if len(blend.mean_) != len(blend.features_) or len(blend.scale_) != len(blend.features_):
+            raise ValueError("the stored blend has a different number of weights than features")
+        model.world_ = world
+        model.blend_ = blend
+        model.timings_ = dict(meta.get("timings", {}))
+        model.split_ = _split(world, world.listens, world.listens.iloc[:0], world.n_weeks)
+        model.train_ = model.split_.train
+        model.cf_ = model._als()
+        for name, value in arrays.items():
+            if name.startswith("cf."):
+                setattr(model.cf_, name[3:], value)
+        for name, value in meta.get("cf", {}).items():
+            setattr(model.cf_, name, list(value))
+        X, Y = getattr(model.cf_, "user_factors_", None), getattr(model.cf_, "item_factors_", None)
+        if X is None or Y is None or X.shape[0] != n_users or Y.shape[0] != n_tracks or X.shape[1] != Y.shape[1]:
+            raise ValueError(f"the stored CF factors do not fit this world ({n_users} users, {n_tracks} tracks)")
+        model.culture_ = None
+        model.artist_culture_ = None
+        if "culture.artist_ids" in arrays:
+            shape = tuple(int(v) for v in arrays["culture.shape"])
+            vectors = sp.csr_matrix((arrays["culture.data"], arrays["culture.indices"], arrays["culture.indptr"]),
+                                    shape=shape)
+            ids = arrays["culture.artist_ids"]
+            adjectives = meta.get("adjectives") or []
+            if len(ids) != shape[0] or len(adjectives) != shape[0] or not np.isin(ids, world.artists["artist_id"]).all():
+                raise ValueError("the stored cultural vectors do not fit this world's artists")
+            model.artist_culture_ = ArtistCulture(ids, vectors, [str(a) for a in adjectives])
+        audio = arrays.get("audio_vectors")
+        if audio is not None and audio.shape != (n_tracks, Y.shape[1]):
+            raise ValueError(f"the stored audio vectors are {audio.shape}, not ({n_tracks}, {Y.shape[1]})")
+        model.audio_vectors_ = audio
+        model.profile_ = profiles(world, model.train_.strength, model.artist_culture_, Y)
+        return model
 
     # -- scoring
     def scores(self, users, *, model: str = "blend") -> np.ndarray:
@@ -686,8 +821,6 @@ class DiscoverWeekly:
         batch_size = batch_size or default_batch_size(len(tracks))
         starts = range(0, len(users), batch_size)
         if progress:
-            from tqdm.auto import tqdm
-
             starts = tqdm(starts, unit="batch", desc="mixtapes")
         for start in starts:
             batch = users[start:start + batch_size]
@@ -700,13 +833,25 @@ class DiscoverWeekly:
         return out
 
     # -- explaining
-    def mixtape(self, user_id, *, model: str = "blend") -> pd.DataFrame:
-        """One user's mixtape as a table: position, title, artist, genre, tempo, key, why.
+    def mixtape(self, user_id, *, model: str = "blend", recent_weeks: int = 2) -> pd.DataFrame:
+        """One user's mixtape as a table: position, title, artist, genre, tempo, why, and where each score came from.
 
         Parameters
         ----------
         user_id : int
             A ``user_id`` of the world (not a position).
+        model : str
+            "blend" or one model alone (see :meth:`scores`).
+        recent_weeks : int
+            The table's ``attrs`` describe what the listener played in the last
+            ``recent_weeks`` observed weeks (for :func:`coursekit.picture.write_picture`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :meth:`explain`; ``attrs["recent_genres"]`` (genre →
+            share of the recent streams) and ``attrs["recent_tempo"]`` (tempo of
+            each recently played song, BPM).
 
         Raises
         ------
@@ -715,68 +860,179 @@ class DiscoverWeekly:
         """
         u = self.train_.users.index(user_id)
         picks = self.recommend([u], model=model)[0]
-        return self.explain(u, picks)
+        table = self.explain(u, picks)
+        listens = self.world_.listens
+        recent = listens[(listens["user_id"] == user_id) & (listens["week"] >= self.world_.n_weeks - recent_weeks)]
+        played = self.world_.tracks.set_index("track_id").loc[recent["track_id"], ["genre", "tempo"]]
+        streams = recent["streams"].to_numpy(dtype=float)
+        genres = pd.Series(streams, index=played["genre"].to_numpy()).groupby(level=0).sum()
+        table.attrs["recent_weeks"] = f"weeks {self.world_.n_weeks - recent_weeks}-{self.world_.n_weeks - 1}"
+        table.attrs["recent_genres"] = (genres / max(genres.sum(), 1e-12)).sort_values(ascending=False).to_dict()
+        table.attrs["recent_tempo"] = [float(t) for t in played["tempo"]]
+        return table
 
-    def explain(self, user, picks, *, contributions=None) -> pd.DataFrame:
+    def explain(self, user, picks, *, contributions=None, fair_share: float = 1 / 3) -> pd.DataFrame:
         """The table of :meth:`mixtape` for user position ``user`` and track positions ``picks``.
 
-        Each pick's reason comes from the model that contributed most to its
-        blended score (``contributions``: model → scores of this user's picks,
-        computed here when not given).
-        """
-        from .genres import key_name
+        Each pick's reason names what the listener knows: a song they play (CF,
+        or a song that *sounds like* the pick), an artist they play (the web
+        text), or the pick's artist. The reason follows the models'
+        contributions to the pick's blended score (their parts above the
+        average pair): the listener's history whenever CF gives at least
+        ``fair_share`` of the positive contribution (a song they play, or for a
+        song too new for CF its artist), otherwise the larger of text and audio.
 
+        Parameters
+        ----------
+        user : int
+            User position.
+        picks : array of int
+            Track positions (``-1`` padding is dropped).
+        contributions : dict, optional
+            Signal group (:data:`SIGNAL_GROUPS`) → contribution of each pick;
+            computed here when not given.
+        fair_share : float
+            CF's share of the positive contribution from which the reason names
+            the listener's history.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``user_id, position, track_id, title, artist, genre, tempo, new,
+            model`` (cf, text, audio or popularity: whose reason), ``reason``
+            (what the reason names: "your songs", "the artist", "web text",
+            "sound", "popularity"), ``why`` and one ``by <group>`` column per
+            signal group: its contribution to the blended score.
+        """
         tracks, artists = self.world_.tracks, self.world_.artists
         picks = np.asarray(picks)
         picks = picks[picks >= 0]
         history = self.train_.preference[user].indices
-        if len(history) == 0:
-            table = self._table(user, picks, ["popular with listeners (no history yet)"] * len(picks),
-                                ["popularity"] * len(picks))
-            table.attrs["note"] = "cold start: no listening history yet, so these are popular and diverse picks"
-            return table
         if contributions is None:
             sig = signals([user], cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_)
-            parts = self.blend_.model_contributions(sig)
-            contributions = {m: np.asarray(v)[0, picks] for m, v in parts.items() if v is not None}
-        names = list(contributions)
-        chosen = [names[k] for k in np.argmax(np.stack([contributions[m] for m in names], axis=1), axis=1)]
+            contributions = {g: np.asarray(v)[0, picks] for g, v in self.blend_.group_contributions(sig).items()}
+        if len(history) == 0:
+            table = self._table(user, picks, ["popular with listeners (no history yet)"] * len(picks),
+                                ["popularity"] * len(picks), ["popularity"] * len(picks), contributions)
+            table.attrs["note"] = "cold start: no listening history yet, so these are popular and diverse picks"
+            return table
+        by_model = {m: sum(contributions[g] for g in groups) for m, groups in MODEL_GROUPS.items()}
+        positive = {m: np.maximum(v, 0.0) for m, v in by_model.items()}
+        total = sum(positive.values())
         Y = self._unit_items
         A = self._unit_audio if self.audio_vectors_ is not None else self.profile_.sound
         artist_name = artists["name"].to_numpy()
         titles = tracks["title"].to_numpy()
         track_artist = self.profile_.artist_of_track
-        reasons, models = [], []
-        for track, model in zip(picks, chosen):
+        culture = self.artist_culture_
+        reasons, models, kinds = [], [], []
+        for k, track in enumerate(picks):
             a = track_artist[track]
-            if model == "text" and self.culture_ is not None and self.profile_.documented[a]:
+            cold = self.profile_.cold[track]
+            cf_share = positive["cf"][k] / total[k] if total[k] > 0 else 1.0
+            text_ok = culture is not None and self.profile_.documented[a] and positive["text"][k] > 0
+            if cf_share >= fair_share:   # for a cold song, CF speaks through its artist
+                model = "cf"
+            elif text_ok and positive["text"][k] >= positive["audio"][k]:
+                model = "text"
+            elif positive["audio"][k] > 0:
+                model = "audio"
+            else:
+                model = "cf"
+            if model == "text":
                 weights = self.profile_.user_artists[user].toarray().ravel() * self.profile_.artist_similarity[:, a]
                 like = artist_name[int(np.argmax(weights))]
-                reasons.append(f"written about as {self._adjectives(a)}, like {like}")
+                reasons.append(f"written about as {self._adjectives(a)}, like {like}, whom you play")
+                kinds.append("web text")
             elif model == "audio":
                 near = history[np.argmax(A[history] @ A[track])] if self.audio_vectors_ is not None \
                     else history[np.argmin(((A[history] - A[track]) ** 2).sum(axis=1))]
                 row = tracks.iloc[track]
-                new = ("new release that " if self.profile_.new[track] else "little-known song that ") \
-                    if self.profile_.cold[track] else ""
-                reasons.append(f"{new}sounds like \"{titles[near]}\" by {artist_name[track_artist[near]]}: "
-                               f"{row['tempo']:.0f} BPM, {key_name(row['key'], row['mode'])}")
-            elif self.profile_.cold[track]:  # CF's voice for a song it cannot place: the artist's other songs
-                model = "cf"
+                new = ("new release that " if self.profile_.new[track] else "little-known song that ") if cold else ""
+                reasons.append(f"{new}sounds like \"{titles[near]}\" by {artist_name[track_artist[near]]}, "
+                               f"which you play: {row['tempo']:.0f} BPM, {key_name(row['key'], row['mode'])}")
+                kinds.append("sound")
+            elif cold:  # CF's voice for a song it cannot place: the artist's other songs
                 played_artist = self.profile_.user_artists[user, a] > 0
                 what = "new release" if self.profile_.new[track] else "little-known song"
                 reasons.append(f"{what} by {artist_name[a]}, " + ("whose songs you play" if played_artist
                                                                  else "played by listeners with your taste"))
+                kinds.append("the artist")
             else:
-                model = "cf"
                 near = history[np.argmax(Y[history] @ Y[track])]
                 reasons.append(f"because you play \"{titles[near]}\" by {artist_name[track_artist[near]]}")
+                kinds.append("your songs")
             models.append(model)
-        table = self._table(user, picks, reasons, models)
+        table = self._table(user, picks, reasons, models, kinds, contributions)
         if len(picks) < self.n:
             table.attrs["note"] = (f"only {len(picks)} songs: this listener has heard nearly everything "
                                    f"we could recommend")
         return table
+
+    def listener_types(self, *, one_genre: float = 0.75) -> pd.DataFrame:
+        """Each listener's type: activity (light or heavy) and breadth (one genre or several).
+
+        Parameters
+        ----------
+        one_genre : float
+            A listener whose most played genre holds at least this share of
+            their r_ui is "one-genre".
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per user (table order): ``user_id``, ``songs`` (distinct
+            songs played), ``activity`` ("light": at most the median number of
+            songs, else "heavy"; "none" without history), ``top_genre_share``
+            and ``breadth`` ("one-genre" or "multi-genre").
+        """
+        strength = self.train_.strength
+        genre = pd.Categorical(self.world_.tracks["genre"])
+        to_genre = sp.csr_matrix((np.ones(len(genre)), (np.arange(len(genre)), genre.codes)),
+                                 shape=(len(genre), len(genre.categories)))
+        by_genre = np.asarray((strength @ to_genre).todense())
+        totals = by_genre.sum(axis=1)
+        top = by_genre.max(axis=1) / np.maximum(totals, 1e-12)
+        songs = self.train_.preference.getnnz(axis=1)
+        median = np.median(songs[songs > 0]) if (songs > 0).any() else 0
+        return pd.DataFrame({
+            "user_id": self.world_.users["user_id"].to_numpy(),
+            "songs": songs,
+            "activity": np.where(songs == 0, "none", np.where(songs <= median, "light", "heavy")),
+            "top_genre_share": top,
+            "breadth": np.where(songs == 0, "none", np.where(top >= one_genre, "one-genre", "multi-genre")),
+        })
+
+    def reason_mix(self, table: pd.DataFrame | None = None, *, one_genre: float = 0.75) -> pd.DataFrame:
+        """The share of each kind of reason, per listener type.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame, optional
+            Mixtapes with reasons (:meth:`all_mixtapes`, the default).
+        one_genre : float
+            See :meth:`listener_types`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: "all", "light", "heavy", "one-genre", "multi-genre" (listeners
+            with a history); columns: the reason kinds ("your songs", "the
+            artist", "web text", "sound", shares that sum to 1) and ``songs``.
+        """
+        table = self.all_mixtapes() if table is None else table
+        types = self.listener_types(one_genre=one_genre).set_index("user_id").loc[table["user_id"]]
+        kinds = table["reason"].to_numpy()
+        has_history = types["activity"].to_numpy() != "none"
+        rows = {"all": has_history}
+        for column in ("activity", "breadth"):
+            for value in (("light", "heavy") if column == "activity" else ("one-genre", "multi-genre")):
+                rows[value] = types[column].to_numpy() == value
+        order = ["your songs", "the artist", "web text", "sound"]
+        out = pd.DataFrame({name: pd.Series(kinds[mask]).value_counts(normalize=True) for name, mask in rows.items()})
+        out = out.T.reindex(columns=order).fillna(0.0)
+        out["songs"] = [int(mask.sum()) for mask in rows.values()]
+        return out
 
     @property
     def _unit_items(self):
@@ -787,32 +1043,32 @@ class DiscoverWeekly:
         return _unit(self.audio_vectors_)
 
     def _adjectives(self, artist_pos: int) -> str:
-        cache = self.__dict__.setdefault("_adjective_cache", {})
-        if artist_pos not in cache:
-            artist_id = int(self.world_.artists["artist_id"].iloc[artist_pos])
-            terms = self.culture_.top_terms(artist_id, term_type="adj", n=2)["term"].tolist()
-            cache[artist_pos] = " and ".join(terms) or "the same words"
-        return cache[artist_pos]
+        c = self.artist_culture_
+        artist_id = int(self.world_.artists["artist_id"].iloc[artist_pos])
+        return c.adjectives_[int(np.flatnonzero(c.artist_ids_ == artist_id)[0])]
 
-    def all_mixtapes(self, *, batch_size: int | None = None, progress: bool = False) -> pd.DataFrame:
-        """Every user's mixtape with reasons, one row per song (columns as :meth:`mixtape`)."""
-        users = np.arange(self.train_.shape[0])
+    def all_mixtapes(self, *, users=None, batch_size: int | None = None, progress: bool = False) -> pd.DataFrame:
+        """Every user's mixtape with reasons, one row per song (columns as :meth:`explain`).
+
+        ``users``: user positions (default: all).
+        """
+        users = np.arange(self.train_.shape[0]) if users is None else np.asarray(users)
         batch_size = batch_size or default_batch_size(len(self.world_.tracks))
         picks = self.recommend(users, batch_size=batch_size, progress=progress)
         tables = []
         for start in range(0, len(users), batch_size):
             batch = users[start:start + batch_size]
             sig = signals(batch, cf_model=self.cf_, profile=self.profile_, audio_vectors=self.audio_vectors_)
-            parts = {m: np.asarray(v) for m, v in self.blend_.model_contributions(sig).items() if v is not None}
+            parts = {g: np.asarray(v) for g, v in self.blend_.group_contributions(sig).items()}
             for row, u in enumerate(batch):
-                p = picks[u][picks[u] >= 0]
-                tables.append(self.explain(u, p, contributions={m: v[row, p] for m, v in parts.items()}))
+                p = picks[start + row][picks[start + row] >= 0]
+                tables.append(self.explain(u, p, contributions={g: v[row, p] for g, v in parts.items()}))
         return pd.concat(tables, ignore_index=True)
 
-    def _table(self, user, picks, reasons, models) -> pd.DataFrame:
+    def _table(self, user, picks, reasons, models, kinds, contributions) -> pd.DataFrame:
         tracks, artists = self.world_.tracks, self.world_.artists
         rows = tracks.iloc[picks]
-        return pd.DataFrame({
+        table = pd.DataFrame({
             "user_id": self.train_.users.id(user),
             "position": np.arange(1, len(picks) + 1),
             "track_id": rows["track_id"].to_numpy(),
@@ -822,173 +1078,13 @@ class DiscoverWeekly:
             "tempo": rows["tempo"].to_numpy(),
             "new": (self.profile_.cold & self.profile_.new)[picks],
             "model": models,
+            "reason": kinds,
             "why": reasons,
         })
+        for group in SIGNAL_GROUPS:
+            table[f"by {group}"] = np.asarray(contributions[group], dtype=float)
+        return table
 
 
 def _unit(M):
     return M / np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-12)
-
-
-# ----------------------------------------------------------------------------- model cache
-def _cache_key(world, params: dict) -> str:
-    import hashlib
-    import json
-
-    from . import __version__
-
-    if not world.fingerprint:
-        return ""
-    blob = json.dumps({"world": world.fingerprint, "params": params, "version": __version__,
-                       "code": _code_fingerprint()}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def _code_fingerprint() -> str:
-    """A hash of the modules whose code shapes a trained model, so an edited library retrains."""
-    import hashlib
-    import importlib.util
-
-    digest = hashlib.sha256()
-    for name in ("mixtape", "als", "text", "feedback", "evaluation", "cnn", "audio"):
-        spec = importlib.util.find_spec(f"coursekit.{name}")
-        if spec is not None and spec.origin:
-            with open(spec.origin, "rb") as fh:
-                digest.update(fh.read())
-    return digest.hexdigest()[:16]
-
-
-def trained(world, *, cache_dir=None, progress=None, audio: bool = True, **params) -> "DiscoverWeekly":
-    """A fitted :class:`DiscoverWeekly` for ``world``: from the model cache, or trained and cached.
-
-    The cache file's name is a hash of the world's files, the parameters, the
-    coursekit version and the code of the modules that train it, so any change retrains instead of serving a stale
-    model. A cache file that cannot be read is reported through ``progress``,
-    deleted and rebuilt. Worlds generated in memory (no fingerprint) are never
-    cached.
-
-    Parameters
-    ----------
-    world : coursekit.world.World
-    cache_dir : path-like, optional
-        Default ``coursekit.datasets.cache_dir() / "models"``.
-    progress : callable, optional
-        Receives a short message before each long step.
-    audio : bool
-        Train the audio CNN (chapter 04) for the audio signal.
-    **params
-        Passed to :class:`DiscoverWeekly`.
-    """
-    import os
-    import pickle
-    import tempfile
-    from pathlib import Path
-
-    from .datasets import cache_dir as default_cache
-
-    say = progress or (lambda message: None)
-    folder = Path(cache_dir) if cache_dir is not None else default_cache() / "models"
-    key = _cache_key(world, {**params, "audio": audio})
-    path = folder / f"discover-weekly-{key}.pkl"
-    if key and path.exists():
-        try:
-            with open(path, "rb") as fh:
-                model = pickle.load(fh)
-            if not isinstance(model, DiscoverWeekly):
-                raise TypeError(f"holds a {type(model).__name__}")
-            model.world_ = world
-            say(f"loaded the trained models from {path}")
-            return model
-        except Exception as exc:  # a corrupt or foreign file: rebuild it
-            say(f"the model cache {path} is unreadable ({exc}); retraining")
-            path.unlink(missing_ok=True)
-    if audio and "audio_fn" not in params:
-        params["audio_fn"] = _audio_fn(world, progress=say)
-    model = DiscoverWeekly(**params).fit(world, progress=say)
-    if key:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(model, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return model
-
-
-def _audio_fn(world, *, progress=None):
-    """The chapter 04 audio model as a blend signal, when its module is available."""
-    try:
-        from .cnn import audio_vector_model
-    except ImportError:
-        return None
-    return audio_vector_model(world, progress=progress)
-
-
-def _getstate(self):
-    state = dict(self.__dict__)
-    state.pop("world_", None)  # the world is re-attached on load, not stored twice
-    state.pop("validation_pairs_", None)  # tens of MB, only needed right after fit
-    state["audio_fn"] = None   # a trained audio model lives on in audio_vectors_
-    return state
-
-
-def _copy(self):
-    """A shallow copy that keeps the world (pickling leaves it out; copying should not)."""
-    new = object.__new__(type(self))
-    new.__dict__.update(self.__dict__)
-    return new
-
-
-DiscoverWeekly.__getstate__ = _getstate
-DiscoverWeekly.__copy__ = _copy
-
-
-# ------------------------------------------------------------------------------- pictures
-def write_picture(table: pd.DataFrame, path, *, fmt: str | None = None) -> None:
-    """Draw a mixtape: one tile per song, coloured by genre, with its reason.
-
-    ``fmt`` is ".png" or ".html" (default: the suffix of ``path``).
-    """
-    import html
-    from pathlib import Path
-    from textwrap import fill
-
-    from .genres import GENRE_COLORS
-
-    fmt = (fmt or Path(path).suffix).lower()
-    user = table["user_id"].iloc[0] if len(table) else "?"
-    if fmt == ".html":
-        tiles = "\n".join(
-            f'<div class="tile" style="background:{GENRE_COLORS.get(r.genre, "#cccccc")}">'
-            f'<b>{r.position}. {html.escape(str(r.title))}</b><br>{html.escape(str(r.artist))} · {html.escape(str(r.genre))}'
-            f'<br><i>{html.escape(str(r.why))}</i></div>' for r in table.itertuples())
-        Path(path).write_text(
-            "<!doctype html><meta charset='utf-8'><title>Discover Weekly</title><style>"
-            "body{font-family:sans-serif} .grid{display:grid;grid-template-columns:repeat(5,1fr);gap:6px}"
-            ".tile{color:white;padding:8px;border-radius:6px;font-size:13px;text-shadow:0 0 2px #0008}</style>"
-            f"<h1>Discover Weekly for user {user}</h1><div class='grid'>{tiles}</div>", encoding="utf-8")
-        return
-    if fmt != ".png":
-        raise ValueError(f"a mixtape picture is .png or .html, got {fmt!r}")
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    cols = 5
-    rows = max(1, -(-len(table) // cols))
-    fig = Figure(figsize=(cols * 3.2, rows * 1.9))  # no pyplot: leaves the caller's backend alone
-    ax = fig.subplots()
-    ax.set_xlim(0, cols)
-    ax.set_ylim(rows, 0)
-    ax.axis("off")
-    for k, r in enumerate(table.itertuples()):
-        x, y = k % cols, k // cols
-        ax.add_patch(Rectangle((x + 0.03, y + 0.04), 0.94, 0.92, color=GENRE_COLORS.get(r.genre, "#cccccc")))
-        ax.text(x + 0.08, y + 0.12, fill(f"{r.position}. {r.title}", 30), fontsize=8, weight="bold",
-                va="top", color="white")
-        ax.text(x + 0.08, y + 0.42, f"{r.artist} · {r.genre}", fontsize=7, va="top", color="white")
-        ax.text(x + 0.08, y + 0.58, fill(str(r.why), 42), fontsize=6, va="top", color="white", style="italic")
-    ax.set_title(f"Discover Weekly for user {user}: {len(table)} songs you have never played", fontsize=12)
-    fig.savefig(path, dpi=110, bbox_inches="tight")

@@ -55,14 +55,14 @@ def test_out_with_the_wrong_kind_of_file_is_refused_before_training(tmp_path):
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
-    import coursekit.mixtape
+    import coursekit.picture
 
     def broken(table, path, fmt=None):
         with open(path, "wb") as fh:
             fh.write(b"half a picture")
         raise OSError("disk full")
 
-    monkeypatch.setattr(coursekit.mixtape, "write_picture", broken)
+    monkeypatch.setattr(coursekit.picture, "write_picture", broken)
     with pytest.raises(OSError, match="disk full"):
         main(["mixtape", "--size", "tiny", "--user", "5", "--no-audio", "--out", str(tmp_path / "m.png")])
     assert list(tmp_path.iterdir()) == []
@@ -86,3 +86,62 @@ def test_a_listener_who_heard_nearly_everything_gets_fewer_songs_and_a_warning(t
     out, err = capsys.readouterr()
     assert "songs you have never played" in out
     assert "warning: only" in err and "heard nearly everything" in err
+
+
+def _no_training(monkeypatch):
+    import coursekit.modelcache
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained before checking --out")
+
+    monkeypatch.setattr(coursekit.modelcache, "trained", refuse)
+
+
+def test_out_naming_a_folder_is_refused_before_training(tmp_path, monkeypatch):
+    _no_training(monkeypatch)
+    (tmp_path / "pictures.png").mkdir()
+    with pytest.raises(SystemExit, match="is a folder"):
+        main(["mixtape", "--size", "tiny", "--user", "5", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="is a folder"):
+        main(["mixtape", "--size", "tiny", "--user", "5", "--out", str(tmp_path / "pictures.png")])
+    with pytest.raises(SystemExit, match="is a folder"):
+        main(["mixtape", "--size", "tiny", "--all", "--out", str(tmp_path)])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_out_in_an_unwritable_folder_is_refused_before_training(tmp_path, monkeypatch):
+    import os
+
+    _no_training(monkeypatch)
+    with pytest.raises(SystemExit, match="not writable"):   # not writable even for root
+        main(["mixtape", "--size", "tiny", "--user", "5", "--out", "/proc/m.png"])
+    if os.geteuid() != 0:
+        (tmp_path / "ro").mkdir(mode=0o555)
+        with pytest.raises(SystemExit, match="not writable"):
+            main(["mixtape", "--size", "tiny", "--all", "--out", str(tmp_path / "ro" / "all.csv")])
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".probe")]
+
+
+def test_a_read_only_model_cache_still_prints_the_mixtape_with_a_warning(tmp_path, monkeypatch, capsys):
+    import coursekit.modelcache
+
+    def refuse(model, folder):   # what a read-only folder does (even to root, who could write a chmod 555 one)
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(coursekit.modelcache, "default_cache", lambda: tmp_path)
+    monkeypatch.setattr(coursekit.modelcache, "_store", refuse)
+    assert main(["mixtape", "--size", "tiny", "--user", "5", "--no-audio"]) == 0
+    out, err = capsys.readouterr()
+    assert "30 songs you have never played" in out and out.count("\n") > 30
+    assert "coursekit mixtape: warning: could not store the trained models" in err
+
+
+def test_output_files_follow_the_umask(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert main(["mixtape", "--size", "tiny", "--user", "5", "--no-audio", "--out", str(tmp_path / "m.html")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.html").stat().st_mode & 0o777 == 0o644

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coursekit.mixtape import Blend, DiscoverWeekly, listening_order, select, trained
+from coursekit.mixtape import Blend, DiscoverWeekly, listening_order, select
 
 
 def test_select_respects_cap_reservation_and_exclusions():
@@ -95,27 +95,6 @@ def test_blend_beats_chance_on_next_week(tiny_model):
     assert blend > chance
 
 
-def test_cache_is_reused_and_a_corrupt_file_is_rebuilt(tmp_path):
-    from coursekit.datasets import load_world
-
-    world = load_world("tiny")
-    messages = []
-    first = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
-    files = list(tmp_path.glob("*.pkl"))
-    assert len(files) == 1
-    again = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
-    assert any("loaded the trained models" in m for m in messages)
-    np.testing.assert_array_equal(first.recommend([0]), again.recommend([0]))
-    # other parameters: another file, not the stale one
-    trained(world, cache_dir=tmp_path, audio=False, factors=6, iterations=3)
-    assert len(list(tmp_path.glob("*.pkl"))) == 2
-    files[0].write_bytes(b"not a pickle")
-    messages.clear()
-    rebuilt = trained(world, cache_dir=tmp_path, progress=messages.append, audio=False, factors=8, iterations=3)
-    assert any("unreadable" in m for m in messages)
-    np.testing.assert_array_equal(rebuilt.recommend([0]), first.recommend([0]))
-
-
 def test_cold_start_user_gets_labelled_popular_picks(tiny_model):
     world, _, model = tiny_model
     empty = np.flatnonzero(model.train_.preference.getnnz(axis=1) == 0)
@@ -165,16 +144,6 @@ def test_a_copy_keeps_the_world(tiny_model):
     assert other.recommend([0]).shape == (1, model.n)
 
 
-def test_cache_key_changes_with_the_code(monkeypatch):
-    import coursekit.mixtape as mixtape
-    from coursekit.datasets import load_world
-
-    world = load_world("tiny")
-    before = mixtape._cache_key(world, {"factors": 8})
-    monkeypatch.setattr(mixtape, "_code_fingerprint", lambda: "edited")
-    assert mixtape._cache_key(world, {"factors": 8}) != before != ""
-
-
 def test_fast_blend_score_is_the_sum_of_contributions_and_signals_can_be_chosen(tiny_model):
     from coursekit.mixtape import signals
 
@@ -212,3 +181,82 @@ def test_default_batch_size_follows_the_catalogue():
 
     assert default_batch_size(5_000) == 256 and default_batch_size(100_000) == 20
     assert default_batch_size(10**9) == 1
+
+
+def _contributions(n, **by_group):
+    from coursekit.mixtape import SIGNAL_GROUPS
+
+    return {g: np.full(n, float(by_group.get(g, 0.0))) for g in SIGNAL_GROUPS}
+
+
+def _warm_documented_picks(model, user, k=3):
+    """Unplayed tracks CF knows, by artists with web text other than the user's own."""
+    p = model.profile_
+    played = set(model.train_.preference[user].indices)
+    ok = ~p.cold & p.documented[p.artist_of_track] & model.split_.released
+    return np.array([t for t in np.flatnonzero(ok) if t not in played][:k])
+
+
+def test_a_fair_cf_share_gives_a_reason_from_the_listeners_own_songs(tiny_model):
+    world, _, model = tiny_model
+    user = int(np.argmax(model.train_.preference.getnnz(axis=1)))
+    picks = _warm_documented_picks(model, user)
+    history_titles = set(world.tracks["title"].to_numpy()[model.train_.preference[user].indices])
+    # CF 1 of 3 positive units (= the fair share): the listener's songs, although text gives more
+    table = model.explain(user, picks, contributions=_contributions(len(picks), cf=1.0, text=1.5, audio=0.5))
+    assert (table["reason"] == "your songs").all() and (table["model"] == "cf").all()
+    assert all(why.split('"')[1] in history_titles for why in table["why"])
+    # just below the fair share: text drives the pick and the reason says so
+    table = model.explain(user, picks, contributions=_contributions(len(picks), cf=0.99, text=1.51, audio=0.5))
+    assert (table["reason"] == "web text").all()
+    assert table["why"].str.startswith("written about as ").all() and table["why"].str.endswith("whom you play").all()
+    # audio ahead of text: "sounds like" a song the listener played
+    table = model.explain(user, picks, contributions=_contributions(len(picks), cf=0.1, text=0.2, sound=0.6))
+    assert (table["reason"] == "sound").all()
+    assert all(why.split('"')[1] in history_titles for why in table["why"])
+    # negative parts do not count: CF is the only positive one
+    table = model.explain(user, picks, contributions=_contributions(len(picks), cf=0.2, text=-3.0, audio=-1.0))
+    assert (table["reason"] == "your songs").all()
+
+
+def test_the_table_shows_each_signals_contribution(tiny_model):
+    from coursekit.mixtape import SIGNAL_GROUPS, signals
+
+    world, _, model = tiny_model
+    table = model.mixtape(int(world.users["user_id"].iloc[3]))
+    columns = [f"by {g}" for g in SIGNAL_GROUPS]
+    u = model.train_.users.index(int(table["user_id"].iloc[0]))
+    picks = world.tracks.index[world.tracks["track_id"].isin(table["track_id"])]
+    sig = signals([u], cf_model=model.cf_, profile=model.profile_, audio_vectors=model.audio_vectors_)
+    pos = pd.Index(world.tracks["track_id"]).get_indexer(table["track_id"])
+    blended = model.blend_.score(sig)[0, pos]
+    np.testing.assert_allclose(table[columns].sum(axis=1), blended, atol=1e-9)
+    assert abs(sum(table.attrs["recent_genres"].values()) - 1) < 1e-9 and table.attrs["recent_tempo"]
+    assert len(picks) == len(table)
+
+
+def test_reason_mix_per_listener_type(tiny_model):
+    _, _, model = tiny_model
+    types = model.listener_types()
+    assert set(types["activity"]) <= {"light", "heavy", "none"}
+    played = types["songs"] > 0
+    assert (types.loc[played, "activity"] == "light").sum() >= played.sum() / 2   # at most the median is light
+    mix = model.reason_mix()
+    assert list(mix.index) == ["all", "light", "heavy", "one-genre", "multi-genre"]
+    shares = mix.drop(columns="songs")
+    np.testing.assert_allclose(shares.sum(axis=1)[mix["songs"] > 0], 1.0)
+    assert mix.loc["light", "songs"] + mix.loc["heavy", "songs"] == mix.loc["all", "songs"]
+
+
+def test_a_song_too_new_for_cf_gets_its_artist_when_cf_speaks_for_it(tiny_model):
+    world, _, model = tiny_model
+    p = model.profile_
+    user = int(np.argmax(model.train_.preference.getnnz(axis=1)))
+    played = set(model.train_.preference[user].indices)
+    cold = np.array([t for t in np.flatnonzero(p.cold & model.split_.released) if t not in played][:2])
+    names = world.artists["name"].to_numpy()[p.artist_of_track[cold]]
+    table = model.explain(user, cold, contributions=_contributions(len(cold), artist=1.0, sound=1.5))
+    assert (table["reason"] == "the artist").all()
+    assert all(f" by {name}, " in why for name, why in zip(names, table["why"]))
+    table = model.explain(user, cold, contributions=_contributions(len(cold), artist=0.4, sound=1.5))
+    assert (table["reason"] == "sound").all()
