@@ -36,7 +36,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from . import __version__
-from .datasets import cache_dir as default_cache
+from ._files import cache_dir as default_cache, sha256_file
 from .mixtape import DiscoverWeekly
 
 __all__ = ["trained", "world_key", "ModelCacheWarning", "FORMAT"]
@@ -53,29 +53,19 @@ class ModelCacheWarning(UserWarning):
     """A stored model could not be used (unreadable, changed) or stored (read-only folder)."""
 
 
-def sha256_file(path) -> str:
-    """SHA-256 of a file's bytes, read in blocks (until ``coursekit._files`` provides it)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def world_key(world) -> str:
-    """A hash of the world's content: its tables as loaded, and its number of weeks.
+    """A hash of the world's content: its verified files, its tables as loaded, its number of weeks.
 
-    ``""`` for a world generated in memory (no ``fingerprint``): those are never
-    cached. Hashing the loaded tables (about 0.05 s for the small world) means a
-    world edited on disk or in memory never matches a model trained on another.
-
-    .. note:: Once ``coursekit.datasets`` records a verified content fingerprint
-       in ``world.fingerprint`` (the sha256 of every file, checked against the
-       manifest on load), this function can return it instead.
+    ``world.fingerprint`` is the hash of the sha256 of every file the world was
+    read from, each checked against its manifest on load (see
+    :func:`coursekit.datasets.load_world`). It is ``""`` for a world generated in
+    memory or loaded with ``verify=False``: those are never cached. The loaded
+    tables are hashed too (about 0.05 s for the small world), so a world edited
+    in memory after loading never matches a model trained on another.
     """
     if not world.fingerprint:
         return ""
-    digest = hashlib.sha256(f"weeks={world.n_weeks}".encode())
+    digest = hashlib.sha256(f"files={world.fingerprint}|weeks={world.n_weeks}".encode())
     for name in ("artists", "tracks", "users", "listens", "documents"):
         table = getattr(world, name)
         digest.update(f"|{name}:{list(table.columns)}:{len(table)}|".encode())
