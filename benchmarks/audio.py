@@ -26,10 +26,10 @@ import pandas as pd
 
 
 def _tracks(args) -> pd.DataFrame:
-    from coursekit import audio
+    from coursekit import synth
 
     if args.source == "example":
-        return audio.example_tracks(args.n, seed=args.seed)
+        return synth.example_tracks(args.n, seed=args.seed)
     from coursekit.world import generate_world
 
     tracks = generate_world(args.world)[0].tracks
@@ -40,15 +40,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="number of tracks (default 300)")
     parser.add_argument("--source", choices=["world", "example"], default="world",
-                        help="tracks of a generated world, or audio.example_tracks (equal genre shares)")
+                        help="tracks of a generated world, or synth.example_tracks (equal genre shares)")
     parser.add_argument("--world", default="tiny", help="world size for --source world (default tiny)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    parser.add_argument("--duration", type=float, default=None, help="clip length, s (default audio.DEFAULT_DURATION)")
+    parser.add_argument("--duration", type=float, default=None, help="clip length, s (default synth.DEFAULT_DURATION)")
     args = parser.parse_args(argv)
 
-    from coursekit import audio
+    from coursekit import audio, synth
 
-    duration = audio.DEFAULT_DURATION if args.duration is None else args.duration
+    duration = synth.DEFAULT_DURATION if args.duration is None else args.duration
     tracks = _tracks(args)
     n = len(tracks)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -59,21 +59,21 @@ def main(argv=None) -> int:
 
     # warm up: librosa's numba compilation and the filter banks are one-off costs
     start = time.perf_counter()
-    audio.estimate_attributes(audio.render_track(tracks.iloc[0], duration=duration))
+    audio.estimate_attributes(synth.render_track(tracks.iloc[0], duration=duration))
     warm_up = time.perf_counter() - start
 
     timings = []
     rows = tracks.to_dict("records")
     start = time.perf_counter()
     for row in rows:
-        audio.render_track(row, duration=duration)
+        synth.render_track(row, duration=duration)
     timings.append(("render_track (no cache)", time.perf_counter() - start))
     with tempfile.TemporaryDirectory() as cache_dir:
         start = time.perf_counter()
-        audio.render_tracks(tracks, duration=duration, cache_dir=cache_dir)
+        synth.render_tracks(tracks, duration=duration, cache_dir=cache_dir)
         timings.append(("render_tracks, empty cache (render + write)", time.perf_counter() - start))
         start = time.perf_counter()
-        clips = audio.render_tracks(tracks, duration=duration, cache_dir=cache_dir)
+        clips = synth.render_tracks(tracks, duration=duration, cache_dir=cache_dir)
         timings.append(("render_tracks, full cache (read)", time.perf_counter() - start))
     start = time.perf_counter()
     estimated = audio.estimate_many(clips)

@@ -850,7 +850,7 @@ def _code_fingerprint() -> str:
     import importlib.util
 
     digest = hashlib.sha256()
-    for name in ("mixtape", "als", "text", "feedback", "evaluation", "cnn", "audio"):
+    for name in ("mixtape", "als", "text", "feedback", "evaluation", "cnn", "audio", "synth"):
         spec = importlib.util.find_spec(f"coursekit.{name}")
         if spec is not None and spec.origin:
             with open(spec.origin, "rb") as fh:
