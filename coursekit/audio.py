@@ -296,7 +296,20 @@ def _mel_batch(rows: list, duration: float, n_mels: int, n_fft: int, hop_length:
 
 
 _MIN_PARALLEL = 400  # fewer spectrograms to compute than this: starting workers costs more than it saves
-_WORKER = ("import pickle, sys\n"
+# A worker dies with its parent: on Linux the kernel sends it SIGKILL when the parent exits
+# (prctl PR_SET_PDEATHSIG); everywhere a watchdog thread exits once the parent is gone
+# (the worker is handed to another parent). Either way it stops writing to the cache.
+_WORKER = ("import os, sys, threading, time\n"
+           "parent = int(sys.argv[1])\n"
+           "if sys.platform.startswith('linux'):\n"
+           "    import ctypes, signal\n"
+           "    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG\n"
+           "def watch():\n"
+           "    while os.getppid() == parent:\n"
+           "        time.sleep(0.2)\n"
+           "    os._exit(1)\n"
+           "threading.Thread(target=watch, daemon=True).start()\n"
+           "import pickle\n"
            "from coursekit.audio import _mel_batch\n"
            "jobs = pickle.load(sys.stdin.buffer)\n"
            "pickle.dump([_mel_batch(*job) for job in jobs], sys.stdout.buffer)\n")
@@ -308,7 +321,10 @@ def _in_workers(jobs: list, n_workers: int) -> list:
     Each worker is a new interpreter (``python -c``) that reads its jobs from
     stdin and pickles the results to stdout: unlike ``multiprocessing`` it
     re-runs nothing of the caller's script and inherits no threads (e.g.
-    TensorFlow's), so it works from a script, a notebook or a test alike.
+    TensorFlow's), so it works from a script, a notebook or a test alike. The
+    pickles pass only between this process and the workers it started (through
+    pipes), never through a file. A worker dies with its parent (killed,
+    interrupted or ended by SIGTERM), so no orphan keeps computing.
     """
     import pickle
     import subprocess
@@ -320,8 +336,8 @@ def _in_workers(jobs: list, n_workers: int) -> list:
     shares = [jobs[k::n_workers] for k in range(n_workers)]
 
     def run(share):
-        proc = subprocess.run([sys.executable, "-c", _WORKER], input=pickle.dumps(share), capture_output=True,
-                              env=env)
+        proc = subprocess.run([sys.executable, "-c", _WORKER, str(os.getpid())], input=pickle.dumps(share),
+                              capture_output=True, env=env)
         if proc.returncode:
             raise RuntimeError(f"a spectrogram worker failed:\n{proc.stderr.decode(errors='replace')[-3000:]}")
         return pickle.loads(proc.stdout)

@@ -252,3 +252,62 @@ def test_mel_spectrograms_in_worker_processes_equal_one_process(monkeypatch):
     np.testing.assert_array_equal(one, two)
     with pytest.raises(ValueError, match="n_jobs"):
         audio.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=0)
+
+
+def _children(pid: int) -> list:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    from pathlib import Path
+
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc (Linux)")
+def test_mel_workers_die_with_their_parent(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("from coursekit import audio, synth\n"
+              "audio._MIN_PARALLEL = 1\n"
+              "audio.mel_spectrograms(synth.example_tracks(2000, seed=1), duration=4.0, n_jobs=2,\n"
+              f"                       cache_dir={str(tmp_path)!r})\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ))
+    try:
+        deadline, workers = time.time() + 60, []
+        while time.time() < deadline and len(workers) < 2:  # wait until both workers run
+            time.sleep(0.2)
+            workers = _children(parent.pid)
+        assert len(workers) == 2, "the parent did not start its two workers"
+        time.sleep(1.0)
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(10)
+        deadline = time.time() + 5
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        left = [w for w in workers if _alive(w)]
+        for w in left:  # clean up before failing
+            os.kill(w, signal.SIGKILL)
+        assert not left, f"workers {left} outlived their parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
