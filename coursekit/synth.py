@@ -36,6 +36,8 @@ __all__ = [
     "compose",
     "render_track",
     "render_tracks",
+    "notes_from_score",
+    "render_notes",
     "check_track",
     "clip_name",
     "default_cache_dir",
@@ -507,22 +509,25 @@ def _gated_loudness(z: np.ndarray) -> float:
     return float(-0.691 + 10 * np.log10(kept.mean()))
 
 
-def integrated_loudness(y: np.ndarray, *, sr: int = SR) -> float:
-    """Integrated loudness of a mono signal, LUFS (ITU-R BS.1770-4).
+def integrated_loudness(y: np.ndarray, *, sr: int | None = None) -> float:
+    """Integrated loudness of a mono or multichannel signal, LUFS (ITU-R BS.1770-4).
 
-    The signal is K-weighted, its mean square is taken in 400 ms blocks that
-    overlap by 75 %, blocks quieter than -70 LUFS are dropped (absolute gate),
-    then blocks more than 10 LU below the mean of the rest (relative gate);
-    the loudness is ``-0.691 + 10 log10(mean square of the kept blocks)``. A
-    full-scale 1 kHz sine measures about -3 LUFS. A clip shorter than 400 ms
-    is measured as one block.
+    Each channel is K-weighted and its mean square taken in 400 ms blocks
+    that overlap by 75 %; the channels' block powers are *summed* (weight 1
+    for every channel, as for left, right and centre; surround weights are
+    not applied), so a stereo signal is measured as the standard says, not
+    mixed to mono first. Blocks quieter than -70 LUFS are dropped (absolute
+    gate), then blocks more than 10 LU below the mean of the rest (relative
+    gate); the loudness is ``-0.691 + 10 log10(mean power of the kept
+    blocks)``. A full-scale 1 kHz sine measures about -3 LUFS in one channel,
+    0 LUFS in two. A clip shorter than 400 ms is measured as one block.
 
     Parameters
     ----------
-    y : ndarray, shape (n,)
-        Mono signal, full scale = 1.
-    sr : int, optional
-        Sample rate, Hz.
+    y : ndarray, shape (samples,) or (channels, samples)
+        The signal, full scale = 1.
+    sr : int
+        Sample rate, Hz. Required: the K-weighting filter depends on it.
 
     Returns
     -------
@@ -530,12 +535,28 @@ def integrated_loudness(y: np.ndarray, *, sr: int = SR) -> float:
         Loudness units relative to full scale (LUFS, i.e. dB); ``-inf`` when
         every block is below the absolute gate (silence).
 
+    Raises
+    ------
+    ValueError
+        If ``sr`` is missing, or ``y`` looks like integer PCM stored as floats
+        (a peak above 8, e.g. values up to 32767): divide it by 32768 first.
+
     Examples
     --------
     >>> t = np.arange(SR * 2) / SR
-    >>> round(integrated_loudness(np.sin(2 * np.pi * 1000 * t)), 1)
-    -3.0
+    >>> tone = np.sin(2 * np.pi * 1000 * t)
+    >>> round(integrated_loudness(tone, sr=SR), 1), round(integrated_loudness(np.stack([tone, tone]), sr=SR), 1)
+    (-3.0, 0.0)
     """
+    if sr is None:
+        raise ValueError("sr is required: give the sample rate of y in Hz (coursekit.synth.SR = 22050 "
+                         "for the world's clips), e.g. integrated_loudness(y, sr=sr)")
+    y = np.asarray(y)
+    if y.dtype.kind == "f" and y.size and float(np.max(np.abs(y))) > 8.0:
+        raise ValueError(f"y peaks at {float(np.max(np.abs(y))):.0f}, far above full scale (1.0): it looks like "
+                         f"integer PCM stored as floats; divide it by 32768 (16-bit) first")
+    if y.ndim == 2:  # (channels, samples): BS.1770 sums the channels' mean squares
+        return _gated_loudness(sum(_block_powers(channel, sr) for channel in y))
     return _gated_loudness(_block_powers(y, sr))
 
 
@@ -626,7 +647,7 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
     --------
     >>> y = render_track(genre="jazz", tempo=120.0, key=2, mode=1, loudness=-14.0,
     ...                  time_signature=3, duration=4.0)
-    >>> y.shape, round(integrated_loudness(y), 1)
+    >>> y.shape, round(integrated_loudness(y, sr=SR), 1)
     ((88200,), -14.0)
     """
     sr = int(sr)
@@ -774,6 +795,95 @@ def clip_name(attributes: dict, *, duration: float, sr: int = SR) -> str:
     """
     return _cache_name(attributes, duration, sr, None)
 
+
+
+# ----------------------------------------------------------------------------
+# Playing real scores (e.g. music21's corpus) with the same instruments
+# ----------------------------------------------------------------------------
+
+
+def notes_from_score(score, *, bpm: float, max_seconds: float | None = None) -> pd.DataFrame:
+    """The notes of a written score, in seconds at a steady tempo.
+
+    Works on any music21 score (``music21.corpus.parse(...)``) without
+    importing music21: each part's notes and chords are read with their
+    offsets and lengths in quarter notes; ties are kept as written (a tied
+    note sounds twice) and fermatas are ignored, as a plain sequencer plays.
+
+    Parameters
+    ----------
+    score : music21.stream.Score
+        The score.
+    bpm : float
+        Quarter notes per minute.
+    max_seconds : float or None, optional
+        Keep only the notes that start before this time, seconds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``voice`` (part number, str), ``onset`` and ``length`` (s), ``midi``
+        (note number) and ``velocity`` (0.7 for every note: no accents are
+        added, so the metre must be heard from the composition itself).
+    """
+    if not 20.0 <= float(bpm) <= 400.0:
+        raise ValueError(f"bpm must be 20..400 quarter notes per minute, got {bpm!r}")
+    seconds = 60.0 / float(bpm)
+    rows = []
+    for k, part in enumerate(getattr(score, "parts", [score])):
+        for n in part.flatten().notes:
+            onset, length = float(n.offset) * seconds, float(n.quarterLength) * seconds
+            if length <= 0 or (max_seconds is not None and onset >= max_seconds):
+                continue
+            for j, pitch in enumerate(n.pitches):  # a chord plays as several lines
+                rows.append((f"{k}.{j}", onset, length, int(pitch.midi), 0.7))
+    return pd.DataFrame(rows, columns=["voice", "onset", "length", "midi", "velocity"])
+
+
+def render_notes(notes: pd.DataFrame, *, sr: int, duration: float | None = None, instrument: str = "organ",
+                 brightness: float = 0.5, loudness: float = -16.0) -> np.ndarray:
+    """Play notes with one of the synthesiser's instruments, mastered to ``loudness``.
+
+    Each ``voice`` is played as a line (a note sounds until its length is
+    over or the voice's next note starts) with the wavetable and envelope of
+    ``instrument``, as :func:`render_track` plays its melody.
+
+    Parameters
+    ----------
+    notes : pandas.DataFrame
+        ``voice``, ``onset``, ``length`` (s), ``midi``, ``velocity`` (0..1),
+        e.g. from :func:`notes_from_score`.
+    sr : int
+        Sample rate, Hz.
+    duration : float or None, optional
+        Clip length, s; ``None``: until the last note has faded.
+    instrument : str, optional
+        One of ``saw, square, sine, organ, pluck, bass``.
+    brightness : float, optional
+        0..1, how much of the upper harmonics sound.
+    loudness : float, optional
+        Target integrated loudness, LUFS.
+
+    Returns
+    -------
+    ndarray of float32, shape (samples,)
+    """
+    if instrument not in _ENVELOPES:
+        raise ValueError(f"instrument must be one of {sorted(_ENVELOPES)}, got {instrument!r}")
+    if len(notes) == 0:
+        raise ValueError("notes is empty: there is nothing to play")
+    sr = int(sr)
+    end = float((notes["onset"] + notes["length"]).max()) + _RELEASE
+    n = int(round((end if duration is None else float(duration)) * sr))
+    y = np.zeros(n, dtype=np.float32)
+    n_harmonics = int(max(1, min(40, 0.45 * sr // _midi_to_hz(notes["midi"].max()))))
+    table, envelope = _wavetable(instrument, float(brightness), n_harmonics), _envelope(instrument, sr)
+    for _, line in notes.groupby("voice", sort=True):
+        y += _render_line(n, sr, line["onset"].to_numpy(float), line["length"].to_numpy(float),
+                          line["velocity"].to_numpy(float), line["midi"].to_numpy(), table, envelope)
+    if not np.abs(y).max() > 0:
+        raise ValueError("the notes play nothing inside the clip")
+    return _master(y, float(loudness), sr)
 
 
 def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:

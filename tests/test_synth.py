@@ -99,7 +99,7 @@ def test_render_is_deterministic_per_seed():
                                             ("metal", -3.5)])
 def test_render_reaches_its_loudness_without_clipping(genre, loudness):
     y = synth.render_track(_track(genre=genre, loudness=loudness), duration=4.0)
-    assert synth.integrated_loudness(y) == pytest.approx(loudness, abs=LOUDNESS_TOLERANCE)
+    assert synth.integrated_loudness(y, sr=SR) == pytest.approx(loudness, abs=LOUDNESS_TOLERANCE)
     assert np.abs(y).max() <= 1.0
     np.testing.assert_array_equal(np.round(y * 32767), y * 32767)  # on the 16-bit grid
 
@@ -179,7 +179,7 @@ def test_loudness_of_a_full_scale_sine_is_minus_3_lufs():
     t = np.arange(48000 * 3) / 48000
     assert synth.integrated_loudness(np.sin(2 * np.pi * 997 * t), sr=48000) == pytest.approx(-3.01, abs=0.01)
     t = np.arange(SR * 3) / SR
-    assert synth.integrated_loudness(0.5 * np.sin(2 * np.pi * 997 * t)) == pytest.approx(-9.03, abs=0.05)
+    assert synth.integrated_loudness(0.5 * np.sin(2 * np.pi * 997 * t), sr=SR) == pytest.approx(-9.03, abs=0.05)
 
 
 def test_loudness_gates_silence():
@@ -188,5 +188,26 @@ def test_loudness_gates_silence():
     with_silence = np.concatenate([tone, np.zeros(SR * 12)])
     # the silent blocks fall below the absolute gate and do not count (only the three
     # blocks that straddle the end of the tone lower it a little); ungated it would be 4.8 LU lower
-    assert synth.integrated_loudness(with_silence) == pytest.approx(synth.integrated_loudness(tone), abs=0.2)
-    assert synth.integrated_loudness(np.zeros(SR)) == -np.inf
+    assert synth.integrated_loudness(with_silence, sr=SR) == pytest.approx(synth.integrated_loudness(tone, sr=SR), abs=0.2)
+    assert synth.integrated_loudness(np.zeros(SR), sr=SR) == -np.inf
+
+
+def test_stereo_loudness_sums_the_channels_as_bs1770_says():
+    # two identical channels carry twice the power of one: +10 log10(2) = +3.01 LU, not the mono mix's 0
+    t = np.arange(2 * 48000) / 48000
+    tone = 0.5 * np.sin(2 * np.pi * 997 * t)
+    mono = synth.integrated_loudness(tone, sr=48000)
+    assert synth.integrated_loudness(np.stack([tone, tone]), sr=48000) == pytest.approx(mono + 3.01, abs=0.01)
+    # a signal in one channel only, silence in the other: the same loudness as the channel alone
+    assert synth.integrated_loudness(np.stack([tone, 0 * tone]), sr=48000) == pytest.approx(mono, abs=1e-9)
+    # opposite phases cancel in a mono mix but not in BS.1770's channel sum
+    assert synth.integrated_loudness(np.stack([tone, -tone]), sr=48000) == pytest.approx(mono + 3.01, abs=0.01)
+
+
+def test_loudness_needs_the_sample_rate_and_full_scale_floats():
+    t = np.arange(SR) / SR
+    tone = 0.5 * np.sin(2 * np.pi * 997 * t)
+    with pytest.raises(ValueError, match="sr is required"):
+        synth.integrated_loudness(tone)
+    with pytest.raises(ValueError, match="integer PCM stored as floats"):
+        synth.integrated_loudness(tone * 32767.0, sr=SR)
