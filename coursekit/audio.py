@@ -50,6 +50,9 @@ __all__ = [
     "KK_MINOR",
     "MIN_SECONDS",
     "key_scores",
+    "MUSIC_THRESHOLD",
+    "PREFERRED_TEMPO",
+    "music_score",
     "estimate_attributes",
     "estimate_many",
     "attribute_accuracy",
@@ -198,7 +201,7 @@ def _log_mel(Y: np.ndarray, n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT,
     return np.maximum(10.0 * np.log10(np.maximum(mel, 1e-30)), MEL_FLOOR_DB).astype(np.float32)
 
 
-def log_mel_spectrogram(y: np.ndarray, sr: int = SR, *, n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT,
+def log_mel_spectrogram(y: np.ndarray, sr: int | None = None, *, n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT,
                         hop_length: int = MEL_HOP) -> np.ndarray:
     """Log-mel spectrogram of a clip, time first: the CNN's input.
 
@@ -215,8 +218,8 @@ def log_mel_spectrogram(y: np.ndarray, sr: int = SR, *, n_mels: int = MEL_BANDS,
     ----------
     y : ndarray, shape (samples,) or (channels, samples)
         The clip, full scale = 1; channels are averaged, integer PCM scaled.
-    sr : int, optional
-        Sample rate of ``y``, Hz; other rates than 22050 Hz are resampled first.
+    sr : int
+        Sample rate of ``y``, Hz (required); other rates than 22050 Hz are resampled first.
     n_mels : int, optional
         Number of mel bands.
     n_fft : int, optional
@@ -244,7 +247,7 @@ def log_mel_spectrogram(y: np.ndarray, sr: int = SR, *, n_mels: int = MEL_BANDS,
     >>> from coursekit.synth import render_track
     >>> y = render_track(genre="pop", tempo=120.0, key=0, mode=1, loudness=-8.0, time_signature=4,
     ...                  duration=3.0)
-    >>> log_mel_spectrogram(y).shape
+    >>> log_mel_spectrogram(y, SR).shape
     (128, 64)
     """
     y, _ = _check_audio(y, sr, min_seconds=n_fft / SR,
@@ -435,6 +438,8 @@ KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69,
 MIN_SECONDS = 1.0  #: shortest clip the estimators accept, seconds
 #: Share of flat-topped samples (:func:`clipped_share`) above which a clip counts as clipped.
 CLIPPED_SHARE = 0.01
+#: :func:`music_score` below which a clip is taken for not music (speech, animals, noise).
+MUSIC_THRESHOLD = 0.5
 _HOP = 512  # frames of 23 ms for onsets and beats
 _N_FFT = 2048
 _N_FFT_CHROMA = 8192  # 2.7 Hz bins: a semitone apart down to about 50 Hz
@@ -453,13 +458,14 @@ class Attributes:
     mode : int
         1 = major, 0 = minor; -1 when unknown.
     loudness : float
-        Integrated loudness, LUFS (:func:`integrated_loudness`); ``-inf`` for silence.
+        Integrated loudness, LUFS (:func:`integrated_loudness`, on the
+        channels as given); ``-inf`` for silence. Measured for any sound.
     time_signature : int
-        Beats per bar, 3 or 4; -1 when unknown.
+        Beats per bar as the world writes it: 3 for a triple metre, 4 for a
+        duple one (2/4 and 4/4 alike); -1 when unknown.
     tempo_confidence : float
-        0..1: how far the prior-weighted onset autocorrelation at the chosen
-        beat period exceeds its value at half and at double the period (near
-        0: the tempo could as well be half or double).
+        0..1: how far the chosen beat period's salience exceeds that of its
+        half and double (near 0: the tempo could as well be half or double).
     key_confidence : float
         0..1: correlation of the best key profile minus that of the runner-up
         (often the relative or the dominant key).
@@ -474,6 +480,22 @@ class Attributes:
         Above :data:`CLIPPED_SHARE` the clip is clipped: beats, harmony and
         metre survive that, but the loudness is that of the clipped signal
         (lower than the original's would have been).
+    metre : str
+        ``"duple"`` (beats grouped in twos or fours: 2/4, 4/4, 2/2, 6/8),
+        ``"triple"`` (threes: 3/4, 3/8, 9/8) or ``""`` when unknown.
+    beat_division : int
+        How the beat divides: 2 (simple metre: 2/4, 3/4, 4/4) or 3 (compound:
+        6/8, 9/8, 12/8, whose beat is a dotted note); -1 when unknown. So 3/4
+        is ``metre="triple", beat_division=2`` and 6/8 (at the dotted-quarter
+        beat) ``metre="duple", beat_division=3``.
+    music_score : float
+        0..1, is this music? (:func:`music_score`); below
+        :data:`MUSIC_THRESHOLD` tempo, key, mode and metre are left unknown;
+        NaN for silence.
+    beat_strength : float
+        0..1, how strongly the onsets repeat at one beat period.
+    tonal_clarity : float
+        0..1, how much the sound holds steady pitch classes.
     """
 
     tempo: float
@@ -486,17 +508,27 @@ class Attributes:
     time_signature_confidence: float = 0.0
     reason: str = ""
     clipped: float = 0.0
+    metre: str = ""
+    beat_division: int = -1
+    music_score: float = float("nan")
+    beat_strength: float = float("nan")
+    tonal_clarity: float = float("nan")
 
 
 def _check_audio(y, sr, *, min_seconds: float = MIN_SECONDS,
-                 needs: str = "the estimators need at least 1 s (a few beats)") -> tuple[np.ndarray, int]:
-    """Validate a clip; return it mono, float32, at ``SR`` Hz.
+                 needs: str = "the estimators need at least 1 s (a few beats)",
+                 channels: bool = False) -> tuple[np.ndarray, int]:
+    """Validate a clip; return it float32 at ``SR`` Hz, mono (or channels first with ``channels``).
 
-    Integer PCM is scaled to full scale = 1, channels-first stereo is averaged,
-    another sample rate is resampled; NaN or infinite samples, an unknown
-    layout, a bad ``sr`` or a clip shorter than ``min_seconds`` (``needs``
-    says why) raise ``ValueError``.
+    Integer PCM is scaled to full scale = 1, channels-first stereo is averaged
+    (unless ``channels``), another sample rate is resampled; a missing
+    ``sr``, floats far beyond full scale (integer PCM stored as floats), NaN
+    or infinite samples, an unknown layout, a bad ``sr`` or a clip shorter
+    than ``min_seconds`` (``needs`` says why) raise ``ValueError``.
     """
+    if sr is None:
+        raise ValueError("sr is required: give the sample rate of y in Hz (coursekit.synth.SR = 22050 for the "
+                         "world's clips); load_audio(path) reads a file at 22050 Hz whatever its own rate")
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float, np.floating)) \
             or not np.isfinite(sr) or sr != int(sr) or sr <= 0:
         raise ValueError(f"sr must be the sample rate in Hz, a positive whole number; got {sr!r}")
@@ -510,22 +542,27 @@ def _check_audio(y, sr, *, min_seconds: float = MIN_SECONDS,
     elif y.dtype.kind != "f":
         raise ValueError(f"y must be an array of audio samples (floats), got dtype {y.dtype}")
     if y.ndim == 2 and y.shape[0] <= 8 < y.shape[1]:  # (channels, samples), as librosa loads it
-        y = y.mean(axis=0)
+        y = y if channels else y.mean(axis=0)
     elif y.ndim != 1:
-        hint = ("; it looks like (samples, channels): mix it down with y.mean(axis=1)"
-                if y.ndim == 2 and y.shape[1] <= 8 else "")
+        hint = ("; it looks like (samples, channels): transpose it, y.T" if y.ndim == 2 and y.shape[1] <= 8 else "")
         raise ValueError(f"y must be mono, shape (samples,), or (channels, samples); got shape {y.shape}{hint}")
+    elif channels:
+        y = y[None, :]
     bad = ~np.isfinite(y)
     if bad.any():
         raise ValueError(f"y has {int(bad.sum())} NaN or infinite samples out of {y.size}; repair them "
                          f"first, e.g. np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=-1.0)")
-    if y.size < min_seconds * sr:
-        raise ValueError(f"the clip is {y.size / sr:.2f} s long; {needs}: give a longer clip")
+    peak = float(np.abs(y).max()) if y.size else 0.0
+    if peak > 8.0:
+        raise ValueError(f"y peaks at {peak:.0f}, far above full scale (1.0): it looks like integer PCM stored "
+                         f"as floats; divide it by 32768 (16-bit) or 2**31 (32-bit) first")
+    if y.shape[-1] < min_seconds * sr:
+        raise ValueError(f"the clip is {y.shape[-1] / sr:.2f} s long; {needs}: give a longer clip")
     y = y.astype(np.float32)
     if sr != SR:
         import librosa
 
-        y = librosa.resample(y, orig_sr=sr, target_sr=SR)
+        y = librosa.resample(y, orig_sr=sr, target_sr=SR, axis=-1)
     return y, SR
 
 
@@ -605,116 +642,259 @@ def clipped_share(y: np.ndarray, *, min_run: int = 3, tolerance: float = 1e-4) -
     return float(runs[runs >= min_run].sum() / a.size)
 
 
-def estimate_attributes(y: np.ndarray, sr: int = SR, *, start_bpm: float = 120.0) -> Attributes:
-    """Estimate tempo, key, mode, loudness and time signature of a clip.
+def _pulse_and_tonality(onset_env: np.ndarray, chroma_long: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The onset autocorrelation (lag 0 = 1), the beat strength and the tonal clarity of a clip."""
+    import librosa
 
+    e = onset_env - onset_env.mean()
+    ac = librosa.autocorrelate(e)
+    ac = ac / ac[0] if ac[0] > 0 else np.zeros_like(ac)
+    lo, hi = int(0.25 * SR / _HOP), int(1.5 * SR / _HOP) + 1  # beat periods of 240..40 BPM
+    beat_strength = float(np.clip(ac[lo:hi].max(), 0.0, 1.0)) if ac.size > lo else 0.0
+    # tonal clarity: how concentrated each frame's chroma is (1 - normalised entropy) times how
+    # steady it stays (cosine between frames 0.37 s apart); medians over the clip
+    energy = chroma_long.sum(axis=0)
+    loud = energy > 1e-3 * energy.max()
+    C = chroma_long[:, loud] if loud.sum() >= 5 else chroma_long
+    p = C / (C.sum(axis=0, keepdims=True) + 1e-12)
+    concentration = 1.0 - np.median(-(p * np.log(p + 1e-12)).sum(axis=0)) / np.log(12)
+    u = C / (np.linalg.norm(C, axis=0, keepdims=True) + 1e-12)
+    steadiness = np.median(np.sum(u[:, 4:] * u[:, :-4], axis=0)) if u.shape[1] > 4 else 1.0
+    return ac, beat_strength, float(np.clip(concentration * steadiness, 0.0, 1.0))
+
+
+def music_score(beat_strength: float, tonal_clarity: float) -> float:
+    """Is this music? A score 0..1 from beat strength and tonal clarity.
+
+    ``sqrt(b * t)`` with ``b = clip((beat_strength - 0.2) / 0.4, 0, 1)`` and
+    ``t = clip((tonal_clarity - 0.02) / 0.1, 0, 1)``: music needs both a beat
+    that repeats (the onset envelope's autocorrelation at one period of
+    40–240 BPM, relative to lag 0) and pitch classes that it holds (chroma
+    concentrated in few pitch classes and steady over a third of a second).
+    Noise has neither (flat spectrum, no steady pitch), speech and animal
+    calls have irregular rhythm and gliding pitch, a chirp glides, a steady
+    tone or a metronome has only one of the two. Measured in
+    ``benchmarks/audio.py``: the world's clips and rendered Bach chorales
+    score 1.0; white, pink and brown noise, a chirp, a sine, a metronome and
+    recorded speech score below 0.3.
+
+    The limits are those of the two cues: unpitched percussion alone, or music
+    without a beat (ambient, free recitative) scores low and is refused; a
+    strongly rhythmic chant may pass.
+
+    Parameters
+    ----------
+    beat_strength, tonal_clarity : float
+        As in :class:`Attributes`, 0..1.
+
+    Returns
+    -------
+    float
+        0..1; below :data:`MUSIC_THRESHOLD` a clip is taken for not music.
+
+    Examples
+    --------
+    >>> music_score(0.75, 0.2), music_score(0.12, 0.0), round(music_score(0.28, 0.05), 2)
+    (1.0, 0.0, 0.24)
+    """
+    b = float(np.clip((beat_strength - 0.2) / 0.4, 0.0, 1.0))
+    t = float(np.clip((tonal_clarity - 0.02) / 0.1, 0.0, 1.0))
+    return float(np.sqrt(b * t))
+
+
+def estimate_attributes(y: np.ndarray, sr: int | None = None, *, start_bpm: float = 120.0,
+                        music_threshold: float = MUSIC_THRESHOLD) -> Attributes:
+    """Estimate tempo, key, mode, loudness and metre of a clip, and whether it is music.
+
+    - is it music: :func:`music_score` from the beat strength and the tonal
+      clarity. Below ``music_threshold`` the clip is taken for speech, an
+      animal or noise: tempo, key, mode and metre are left unknown (NaN /
+      -1 / ``""``), ``reason`` says why, and a ``UserWarning`` is issued.
     - tempo: the onset-strength envelope (spectral flux of a log-mel
       spectrogram) is beat-tracked by dynamic programming
       (:func:`librosa.beat.beat_track`, a log-normal tempo prior around
-      ``start_bpm``); the tempo is the slope of a line through the beat times.
+      ``start_bpm``). Then the octave is decided, as madmom and Essentia do
+      with their comb filters: the tracked period, its half and its double
+      are each scored by the onset autocorrelation at 1, 2, 3 and 4 times
+      the period (a true beat repeats at all of them) times a broad prior
+      (one octave) around :data:`PREFERRED_TEMPO` (120 BPM), the same
+      whatever ``start_bpm``; the best is beat-tracked again at that tempo,
+      and the tempo is the slope of a line through the beat times. The
+      confidence is 1 - runner-up / best.
     - key and mode: the mean chromagram (8192-sample windows, concert pitch
       A4 = 440 Hz assumed) is correlated with the 24 Krumhansl–Kessler
-      profiles (:func:`key_scores`).
-    - loudness: :func:`integrated_loudness` (LUFS).
-    - time signature: every beat gets an accent (onset strength, onset
-      strength below 200 Hz, and the change of chroma from the previous beat,
-      each standardised); for 3 and 4 beats per bar and each phase, the mean
-      accent of the would-be downbeats minus that of the other beats; the
-      metre whose best phase stands out more wins.
+      profiles (:func:`key_scores`); the confidence is the best correlation
+      minus the runner-up's.
+    - loudness: :func:`integrated_loudness` on the channels as given (LUFS).
+    - metre: every beat gets an accent (onset strength, onset strength below
+      200 Hz, and the change of chroma from the previous beat, each
+      standardised); for 2, 3 and 4 beats per bar and each phase, the mean
+      accent of the would-be downbeats minus that of the other beats; duple
+      (the better of 2 and 4) against triple (3). The beat's division is 3
+      (compound metre) when the onset autocorrelation is higher at a third of
+      the beat than at a half, else 2.
 
     Parameters
     ----------
     y : ndarray, shape (samples,) or (channels, samples)
         The clip, full scale = 1 (integer PCM is scaled by its full scale);
-        several channels (first axis, as librosa loads them) are averaged.
-    sr : int, optional
-        Sample rate of ``y``, Hz; other rates than 22050 Hz are resampled.
+        several channels (first axis, as librosa loads them) are measured
+        together for the loudness and averaged for the rest.
+    sr : int
+        Sample rate of ``y``, Hz (required: a wrong rate gives wrong tempi
+        and keys); other rates than 22050 Hz are resampled.
     start_bpm : float, optional
-        Centre of the beat tracker's tempo prior, beats per minute.
+        Where the beat tracker starts looking, beats per minute (the octave
+        decision does not depend on it).
+    music_threshold : float, optional
+        :func:`music_score` below which the clip is taken for not music; 0
+        estimates everything whatever the clip.
 
     Returns
     -------
     Attributes
-        For silence (every 400 ms block below -70 LUFS) the loudness is
-        ``-inf``, the tempo NaN, key, mode and time signature -1, and
-        ``reason`` says so; with fewer than 4 tracked beats the tempo is the
-        tempogram's and the time signature -1. A clipped clip is estimated as
-        usual (clipping flattens the peaks but leaves beats, harmony and metre
-        in place) and says how clipped it is in ``clipped``.
+        Unknown fields (-1, NaN or ``""``) come with a ``reason``: silence
+        (every 400 ms block below -70 LUFS: only the loudness, ``-inf``, is
+        reported), not music, or too few beats. ``clipped`` is reported but
+        does not change the estimates: check ``est.clipped > CLIPPED_SHARE``.
 
     Raises
     ------
     ValueError
-        If the clip is shorter than 1 s, has NaN or infinite samples, is not
-        shaped (samples,) or (channels, samples), or ``sr`` is not a whole
+        If ``sr`` is missing, the clip is shorter than 1 s, has NaN or infinite
+        samples, looks like integer PCM stored as floats (peak above 8), is
+        not shaped (samples,) or (channels, samples), or ``sr`` is not a whole
         number of at least 8000 Hz.
 
     See Also
     --------
-    estimate_many, attribute_accuracy
+    estimate_many, attribute_accuracy, music_score
 
     Examples
     --------
     >>> from coursekit.synth import render_track
     >>> y = render_track(genre="rock", tempo=128.0, key=4, mode=0, loudness=-8.0, time_signature=4)
-    >>> est = estimate_attributes(y)
-    >>> round(est.tempo), est.key, est.mode, est.time_signature, round(est.loudness, 1)
-    (128, 4, 0, 4, -8.0)
+    >>> est = estimate_attributes(y, SR)
+    >>> round(est.tempo), est.key, est.mode, est.time_signature, est.metre, round(est.loudness, 1)
+    (128, 4, 0, 4, 'duple', -8.0)
     """
     from threadpoolctl import threadpool_limits
 
     if not (isinstance(start_bpm, (int, float, np.number)) and 30.0 <= start_bpm <= 300.0):
         raise ValueError(f"start_bpm must be 30..300 beats per minute, got {start_bpm!r}")
-    y, sr = _check_audio(y, sr)
+    if not (isinstance(music_threshold, (int, float, np.number)) and 0.0 <= music_threshold <= 1.0):
+        raise ValueError(f"music_threshold must be 0..1, got {music_threshold!r}")
+    channels, sr = _check_audio(y, sr, channels=True)
     # the matrices are small: one BLAS thread is fastest, and on a busy
     # machine more threads mostly wait for each other
     with threadpool_limits(limits=1, user_api="blas"):
-        return _estimate(y, sr, start_bpm)
+        est = _estimate(channels, sr, float(start_bpm), float(music_threshold))
+    if est.reason.startswith("not music"):
+        import warnings
+
+        warnings.warn(f"this clip does not sound like music ({est.reason}); tempo, key, mode and metre are "
+                      f"left unknown (music_threshold=0 estimates them anyway)", UserWarning, stacklevel=2)
+    return est
 
 
-def _estimate(y: np.ndarray, sr: int, start_bpm: float) -> Attributes:
+def _estimate(channels: np.ndarray, sr: int, start_bpm: float, music_threshold: float) -> Attributes:
     import librosa
 
-    loudness = integrated_loudness(y, sr=sr)
+    loudness = integrated_loudness(channels, sr=sr)
+    y = channels.mean(axis=0)
     if not np.isfinite(loudness):
-        return Attributes(float("nan"), -1, -1, loudness, -1,
-                          reason="silent: every 400 ms block is below -70 LUFS")
+        return Attributes(float("nan"), -1, -1, loudness, -1, reason="silent: every 400 ms block is below -70 LUFS")
     reasons = []
     mel_fb, chroma_fb, chroma_fb_long, mel_freqs = _filterbanks(sr)
     S = np.abs(librosa.stft(y, n_fft=_N_FFT, hop_length=_HOP)) ** 2  # power spectrogram
     log_mel = librosa.power_to_db(mel_fb @ S, ref=np.max)
     onset_env = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=_HOP)
+    S_long = np.abs(librosa.stft(y, n_fft=_N_FFT_CHROMA, hop_length=_N_FFT_CHROMA // 4)) ** 2
+    chroma_long = chroma_fb_long @ S_long
+    ac, beat_strength, tonal_clarity = _pulse_and_tonality(onset_env, chroma_long)
+    score = music_score(beat_strength, tonal_clarity)
+    common = dict(loudness=loudness, clipped=clipped_share(y), music_score=score, beat_strength=beat_strength,
+                  tonal_clarity=tonal_clarity)
+    if score < music_threshold:
+        return Attributes(float("nan"), -1, -1, time_signature=-1, **common,
+                          reason=f"not music: music score {score:.2f} < {music_threshold:.2f} (beat strength "
+                                 f"{beat_strength:.2f}, tonal clarity {tonal_clarity:.2f})")
 
-    # tempo: dynamic-programming beat tracking on the onset envelope
+    # tempo: dynamic-programming beat tracking, then the octave decision on the comb salience
     bpm, beats = librosa.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=_HOP,
                                          start_bpm=start_bpm, units="frames")
     bpm = float(np.atleast_1d(bpm)[0])
+    tempo_conf = 0.0
+    if bpm > 0:
+        best, tempo_conf = _octave(ac, bpm)
+        if abs(best / bpm - 1) > 0.01:
+            bpm, beats = librosa.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=_HOP, bpm=best,
+                                                 units="frames")
+            bpm = float(np.atleast_1d(bpm)[0])
     if beats.size >= 4:
         bpm = _refined_tempo(onset_env, beats, sr)
     else:
         reasons.append(f"only {beats.size} beats tracked: tempo from the tempogram alone")
-    tempo_conf = _tempo_confidence(onset_env, bpm, sr, start_bpm) if bpm > 0 else 0.0
 
     # key: the mean chromagram against the 24 key profiles
-    S_long = np.abs(librosa.stft(y, n_fft=_N_FFT_CHROMA, hop_length=_N_FFT_CHROMA // 4)) ** 2
-    chroma_long = librosa.util.normalize(chroma_fb_long @ S_long, norm=np.inf, axis=0)
-    scores = key_scores(chroma_long.mean(axis=1))
-    runner_up, best = np.argsort(scores.ravel())[-2:]
-    mode, key = 1 - best // 12, best % 12
-    key_conf = float(np.clip(scores.ravel()[best] - scores.ravel()[runner_up], 0.0, 1.0))
+    chroma_mean = librosa.util.normalize(chroma_long, norm=np.inf, axis=0).mean(axis=1)
+    scores = key_scores(chroma_mean)
+    runner_up, best_key = np.argsort(scores.ravel())[-2:]
+    mode, key = 1 - best_key // 12, best_key % 12
+    key_conf = float(np.clip(scores.ravel()[best_key] - scores.ravel()[runner_up], 0.0, 1.0))
 
-    # time signature: the periodicity of the beat accents
+    # metre: the periodicity of the beat accents; the beat's division from the onset autocorrelation
+    division = _beat_division(ac, bpm) if bpm > 0 else -1
     if beats.size >= 7:
         low_env = librosa.onset.onset_strength(S=log_mel[mel_freqs < 200], sr=sr, hop_length=_HOP)
         chroma = librosa.util.normalize(chroma_fb @ S, norm=np.inf, axis=0)
         ts, ts_conf = _metre(_beat_accents(onset_env, low_env, chroma, beats))
     else:
         ts, ts_conf = -1, 0.0
-        reasons.append(f"only {beats.size} beats tracked: too few for the time signature (7 needed)")
-    return Attributes(tempo=bpm, key=int(key), mode=int(mode), loudness=loudness, time_signature=ts,
+        reasons.append(f"only {beats.size} beats tracked: too few for the metre (7 needed)")
+    return Attributes(tempo=bpm, key=int(key), mode=int(mode), time_signature=ts,
                       tempo_confidence=tempo_conf, key_confidence=key_conf,
                       time_signature_confidence=ts_conf, reason="; ".join(reasons),
-                      clipped=clipped_share(y))
+                      metre={3: "triple", 4: "duple"}.get(ts, ""), beat_division=division, **common)
+
+
+def _salience(ac: np.ndarray, period: float) -> float:
+    """Comb salience of a beat period (frames): mean onset autocorrelation at 1..4 periods."""
+    lags = period * np.arange(1, 5)
+    lags = lags[lags < ac.size - 1]
+    return float(np.mean(np.interp(lags, np.arange(ac.size), ac))) if lags.size else 0.0
+
+
+#: Centre of the tempo octave decision's prior, beats per minute: the tempo listeners
+#: tap most readily (Moelants 2002, "Preferred tempo reconsidered"); one octave wide.
+PREFERRED_TEMPO = 120.0
+
+
+def _octave(ac: np.ndarray, bpm: float, std_octaves: float = 1.0) -> tuple[float, float]:
+    """The tempo among ``bpm``, its half and its double whose prior-weighted comb salience is highest.
+
+    The prior is centred on :data:`PREFERRED_TEMPO`, not on the tracker's
+    ``start_bpm``, so the decision does not follow the caller's guess.
+    Returns the tempo and the confidence ``1 - runner-up / best`` (0..1).
+    """
+    candidates = [t for t in (bpm / 2, bpm, bpm * 2) if 30.0 <= t <= 300.0]
+    weights = []
+    for t in candidates:
+        prior = np.exp(-0.5 * (np.log2(t / PREFERRED_TEMPO) / std_octaves) ** 2)
+        weights.append(max(_salience(ac, 60.0 * SR / (_HOP * t)), 0.0) * prior)
+    order = np.argsort(weights)[::-1]
+    best = weights[order[0]]
+    if best <= 0:
+        return bpm, 0.0
+    runner_up = weights[order[1]] if len(order) > 1 else 0.0
+    return candidates[order[0]], float(np.clip(1.0 - runner_up / best, 0.0, 1.0))
+
+
+def _beat_division(ac: np.ndarray, bpm: float) -> int:
+    """3 when the onsets repeat more at a third of the beat than at a half (compound metre), else 2."""
+    period = 60.0 * SR / (_HOP * bpm)
+    half, third = (float(np.interp(period / d, np.arange(ac.size), ac)) for d in (2, 3))
+    return 3 if third > half else 2
 
 
 def _refined_tempo(onset_env: np.ndarray, beats: np.ndarray, sr: int) -> float:
@@ -740,25 +920,6 @@ def _refined_tempo(onset_env: np.ndarray, beats: np.ndarray, sr: int) -> float:
     return float(60.0 / slope)
 
 
-def _tempo_confidence(onset_env, bpm, sr, start_bpm, std_bpm=1.0) -> float:
-    """1 - (best of half and double period) / (chosen period), on the prior-weighted autocorrelation."""
-    import librosa
-
-    ac = librosa.autocorrelate(onset_env - onset_env.mean())
-    lag = 60.0 * sr / (_HOP * bpm)  # beat period, frames
-
-    def weighted(period):
-        if not 1 <= period < ac.size:
-            return 0.0
-        prior = np.exp(-0.5 * (np.log2(60.0 * sr / (_HOP * period) / start_bpm) / std_bpm) ** 2)
-        return max(float(np.interp(period, np.arange(ac.size), ac)), 0.0) * prior
-
-    chosen = weighted(lag)
-    if chosen <= 0:
-        return 0.0
-    return float(np.clip(1.0 - max(weighted(lag / 2), weighted(2 * lag)) / chosen, 0.0, 1.0))
-
-
 def _zscore(x):
     x = np.asarray(x, dtype=float)
     s = x.std()
@@ -780,24 +941,28 @@ def _beat_accents(onset_env, low_env, chroma, beats) -> np.ndarray:
 
 
 def _metre(accent: np.ndarray) -> tuple[int, float]:
-    """Beats per bar (3 or 4) whose downbeats stand out most from the beat accents."""
+    """Duple (4) or triple (3): whose downbeats stand out most from the beat accents.
+
+    Duple takes the better of bars of 2 and of 4 beats, so 2/4 and 4/4 are both duple.
+    """
     contrast = {}
-    for m in (3, 4):
+    for m in (2, 3, 4):
         contrast[m] = max(accent[phase::m].mean() - np.delete(accent, np.s_[phase::m]).mean()
                           for phase in range(m))
-    ts = 3 if contrast[3] > contrast[4] else 4
-    return ts, float(np.clip(abs(contrast[3] - contrast[4]) / 2, 0.0, 1.0))
+    duple = max(contrast[2], contrast[4])
+    ts = 3 if contrast[3] > duple else 4
+    return ts, float(np.clip(abs(contrast[3] - duple) / 2, 0.0, 1.0))
 
 
-def estimate_many(clips, sr: int = SR, **kwargs) -> pd.DataFrame:
+def estimate_many(clips, sr: int | None = None, **kwargs) -> pd.DataFrame:
     """:func:`estimate_attributes` for many clips, one row each.
 
     Parameters
     ----------
-    clips : ndarray, shape (n_clips, samples), or iterable of 1-D arrays
+    clips : ndarray, shape (n_clips, samples), or iterable of arrays
         The clips, e.g. from :func:`coursekit.synth.render_tracks`.
-    sr : int, optional
-        Sample rate, Hz.
+    sr : int
+        Sample rate, Hz (required).
     **kwargs
         Passed on to :func:`estimate_attributes` (e.g. ``start_bpm``).
 
@@ -806,13 +971,17 @@ def estimate_many(clips, sr: int = SR, **kwargs) -> pd.DataFrame:
     pandas.DataFrame
         One row per clip, in order, with the fields of :class:`Attributes`
         as columns (``tempo, key, mode, loudness, time_signature``, the
-        confidences, ``reason`` and ``clipped``).
+        confidences, ``reason``, ``clipped``, ``metre``, ``beat_division``
+        and the music score with its two cues).
     """
     from dataclasses import asdict
 
     if isinstance(clips, np.ndarray) and clips.ndim != 2:
         raise ValueError(f"clips must be shaped (n_clips, samples), got shape {clips.shape}; "
-                         f"for one clip use estimate_attributes(y) or estimate_many([y])")
+                         f"for one clip use estimate_attributes(y, sr) or estimate_many([y], sr)")
+    if sr is None:
+        raise ValueError("sr is required: give the sample rate of the clips in Hz (coursekit.synth.SR = 22050 "
+                         "for the world's clips), e.g. estimate_many(clips, sr)")
     rows = [asdict(estimate_attributes(y, sr, **kwargs)) for y in clips]
     columns = list(Attributes.__dataclass_fields__)
     return pd.DataFrame(rows, columns=columns)

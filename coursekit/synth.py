@@ -37,6 +37,7 @@ __all__ = [
     "render_track",
     "render_tracks",
     "notes_from_score",
+    "score_attributes",
     "render_notes",
     "check_track",
     "clip_name",
@@ -838,6 +839,52 @@ def notes_from_score(score, *, bpm: float, max_seconds: float | None = None) -> 
             for j, pitch in enumerate(n.pitches):  # a chord plays as several lines
                 rows.append((f"{k}.{j}", onset, length, int(pitch.midi), 0.7))
     return pd.DataFrame(rows, columns=["voice", "onset", "length", "midi", "velocity"])
+
+
+def score_attributes(score) -> dict:
+    """Key, mode and metre as a written score states them: the answers for the estimators.
+
+    Read from a music21 score without importing music21. The metre comes
+    from the time signature (one for the whole piece, else unknown):
+    ``duple`` for 2 or 4 beats a bar (2/4, 4/4, 2/2, 6/8, 12/8), ``triple``
+    for 3 (3/4, 3/2, 9/8); the beat divides in 2 (simple) or 3 (compound).
+    The key comes from the key signature, and is kept only where the piece
+    confirms it: its lowest last note must be the tonic of the signature's
+    major or relative minor key (a chorale ending on the dominant, or a
+    modal tune, is left unknown rather than guessed).
+
+    Parameters
+    ----------
+    score : music21.stream.Score
+        The score.
+
+    Returns
+    -------
+    dict
+        ``key`` (0 = C, -1 unknown), ``mode`` (1 major, 0 minor, -1),
+        ``time_signature`` (e.g. ``"6/8"``, ``""``), ``metre``
+        (``"duple"``, ``"triple"`` or ``""``), ``beat_division`` (2, 3 or
+        -1) and ``beat_quarters`` (quarter notes per beat, NaN when unknown).
+    """
+    out = dict(key=-1, mode=-1, time_signature="", metre="", beat_division=-1, beat_quarters=float("nan"))
+    signatures = {t.ratioString: t for t in score.recurse().getElementsByClass("TimeSignature")}
+    if len(signatures) == 1:
+        ts = next(iter(signatures.values()))
+        metre = {2: "duple", 4: "duple", 3: "triple"}.get(int(ts.beatCount), "")
+        if metre:
+            out.update(time_signature=ts.ratioString, metre=metre, beat_division=int(ts.beatDivisionCount),
+                       beat_quarters=float(ts.beatDuration.quarterLength))
+    keys = list(score.recurse().getElementsByClass("KeySignature"))
+    notes = list(score.flatten().notes)
+    if keys and notes and len({k.sharps for k in keys}) == 1:
+        end = max(float(n.offset) for n in notes)
+        last = min((p.midi for n in notes if float(n.offset) == end for p in n.pitches))
+        major_tonic = (7 * keys[0].sharps) % 12  # C plus a fifth per sharp
+        stated = getattr(keys[0], "mode", None)
+        for tonic, mode, name in ((major_tonic, 1, "major"), ((major_tonic + 9) % 12, 0, "minor")):
+            if last % 12 == tonic and stated in (None, name):
+                out.update(key=tonic, mode=mode)
+    return out
 
 
 def render_notes(notes: pd.DataFrame, *, sr: int, duration: float | None = None, instrument: str = "organ",

@@ -1,5 +1,7 @@
 """Tests of coursekit.audio: reading audio, log-mel spectrograms and the estimators."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,7 +35,7 @@ HANDFUL = [
 
 @pytest.mark.parametrize("track", HANDFUL, ids=[t["genre"] for t in HANDFUL])
 def test_estimators_recover_the_attributes(track):
-    est = audio.estimate_attributes(synth.render_track(track))
+    est = audio.estimate_attributes(synth.render_track(track), SR)
     assert est.tempo == pytest.approx(track["tempo"], rel=TEMPO_TOLERANCE)
     assert (est.key, est.mode) == (track["key"], track["mode"])
     assert est.time_signature == track["time_signature"]
@@ -45,7 +47,7 @@ def test_estimators_recover_the_attributes(track):
 
 def test_estimate_many_and_accuracy_table():
     tracks = pd.DataFrame(HANDFUL[:3])
-    est = audio.estimate_many(synth.render_tracks(tracks, cache=False))
+    est = audio.estimate_many(synth.render_tracks(tracks, cache=False), SR)
     assert list(est.columns[:5]) == ["tempo", "key", "mode", "loudness", "time_signature"]
     table = audio.attribute_accuracy(tracks, est, by="genre")
     assert list(table.index) == ["jazz", "pop", "rock", "all"]
@@ -83,7 +85,7 @@ def clip():
 
 
 def test_silence_is_unknown_not_a_confident_guess():
-    est = audio.estimate_attributes(np.zeros(3 * SR, dtype=np.float32))
+    est = audio.estimate_attributes(np.zeros(3 * SR, dtype=np.float32), SR)
     assert est.loudness == -np.inf and np.isnan(est.tempo)
     assert (est.key, est.mode, est.time_signature) == (-1, -1, -1)
     assert est.key_confidence == 0.0 and "silent" in est.reason
@@ -94,12 +96,12 @@ def test_nan_and_inf_samples_are_refused(clip, value):
     y = clip.copy()
     y[100:103] = value
     with pytest.raises(ValueError, match="3 NaN or infinite samples.*nan_to_num"):
-        audio.estimate_attributes(y)
+        audio.estimate_attributes(y, SR)
 
 
 def test_too_short_clip_is_refused(clip):
     with pytest.raises(ValueError, match=r"0\.50 s long.*at least 1 s"):
-        audio.estimate_attributes(clip[: SR // 2])
+        audio.estimate_attributes(clip[: SR // 2], SR)
 
 
 @pytest.mark.parametrize("sr", [0, -22050, 22050.5, 4000, "22050", None])
@@ -116,30 +118,32 @@ def test_another_sample_rate_is_resampled():
 
 
 def test_channels_first_is_mixed_down_and_channels_last_is_refused(clip):
-    mono = audio.estimate_attributes(clip)
-    stereo = audio.estimate_attributes(np.stack([clip, clip]))
-    assert stereo == mono
-    with pytest.raises(ValueError, match=r"mono.*\(samples, channels\).*y\.mean\(axis=1\)"):
-        audio.estimate_attributes(np.stack([clip, clip], axis=1))
+    mono = audio.estimate_attributes(clip, SR)
+    stereo = audio.estimate_attributes(np.stack([clip, clip]), SR)
+    # BS.1770 sums the channels' powers: two equal channels are 3.01 LU louder than one
+    assert stereo.loudness == pytest.approx(mono.loudness + 3.01, abs=0.01)
+    assert replace(stereo, loudness=mono.loudness) == mono  # the rest is estimated on the mix
+    with pytest.raises(ValueError, match=r"mono.*\(samples, channels\).*y\.T"):
+        audio.estimate_attributes(np.stack([clip, clip], axis=1), SR)
     with pytest.raises(ValueError, match="mono"):
-        audio.estimate_attributes(clip.reshape(1, 2, -1))
+        audio.estimate_attributes(clip.reshape(1, 2, -1), SR)
 
 
 def test_integer_pcm_is_scaled_to_full_scale(clip):
     pcm = np.round(clip * 32767).astype(np.int16)
-    assert audio.estimate_attributes(pcm).loudness == pytest.approx(audio.estimate_attributes(clip).loudness,
+    assert audio.estimate_attributes(pcm, SR).loudness == pytest.approx(audio.estimate_attributes(clip, SR).loudness,
                                                                     abs=0.01)
     with pytest.raises(ValueError, match="dtype"):
-        audio.estimate_attributes(np.array(["a"] * SR * 2))
+        audio.estimate_attributes(np.array(["a"] * SR * 2), SR)
 
 
 def test_clipping_is_measured_and_the_rest_still_estimated(clip):
     clipped = np.clip(4.0 * clip, -1.0, 1.0)  # 12 dB of gain into a hard ceiling
     assert audio.clipped_share(clipped) > 0.05
     assert audio.clipped_share(clip) < audio.CLIPPED_SHARE  # the synthesiser's limiter is not a clipper
-    est = audio.estimate_attributes(clipped)
+    est = audio.estimate_attributes(clipped, SR)
     assert est.clipped == pytest.approx(audio.clipped_share(clipped)) and est.reason == ""
-    assert audio.estimate_attributes(clip).clipped < audio.CLIPPED_SHARE
+    assert audio.estimate_attributes(clip, SR).clipped < audio.CLIPPED_SHARE
     assert est.tempo == pytest.approx(HANDFUL[1]["tempo"], rel=TEMPO_TOLERANCE)
     assert (est.key, est.mode, est.time_signature) == (4, 0, 4)
     assert audio.clipped_share(np.zeros(100)) == 0.0
@@ -188,7 +192,7 @@ def test_unreadable_audio_files_are_refused_clearly(tmp_path):
 
 def test_log_mel_spectrogram_matches_librosa():
     y = synth.render_track(HANDFUL[0], duration=3.0)
-    mel = audio.log_mel_spectrogram(y)
+    mel = audio.log_mel_spectrogram(y, SR)
     assert mel.shape == (1 + (3 * SR - 1024) // 512, audio.MEL_BANDS) == (128, 64)
     ref = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=1024, hop_length=512, n_mels=64, center=False)
     ref = np.maximum(10 * np.log10(np.maximum(ref, 1e-30)), audio.MEL_FLOOR_DB).T
@@ -198,7 +202,7 @@ def test_log_mel_spectrogram_matches_librosa():
 def test_log_mel_spectrogram_keeps_loudness():
     quiet = synth.render_track(dict(HANDFUL[4], loudness=-30.0), duration=3.0)
     loud = synth.render_track(dict(HANDFUL[4], loudness=-20.0), duration=3.0)  # the same mix, 10 dB up
-    a, b = audio.log_mel_spectrogram(quiet), audio.log_mel_spectrogram(loud)
+    a, b = audio.log_mel_spectrogram(quiet, SR), audio.log_mel_spectrogram(loud, SR)
     audible = a > audio.MEL_FLOOR_DB + 40
     assert np.median((b - a)[audible]) == pytest.approx(10.0, abs=0.1)
 
@@ -206,16 +210,16 @@ def test_log_mel_spectrogram_keeps_loudness():
 def test_log_mel_spectrogram_bad_input():
     y = synth.render_track(HANDFUL[0], duration=1.0)
     with pytest.raises(ValueError, match=r"one frame of 1024 samples \(46 ms\)"):
-        audio.log_mel_spectrogram(y[:1000])
+        audio.log_mel_spectrogram(y[:1000], SR)
     bad = y.copy()
     bad[10] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        audio.log_mel_spectrogram(bad)
-    np.testing.assert_allclose(audio.log_mel_spectrogram(np.stack([y, y])), audio.log_mel_spectrogram(y),
+        audio.log_mel_spectrogram(bad, SR)
+    np.testing.assert_allclose(audio.log_mel_spectrogram(np.stack([y, y]), SR), audio.log_mel_spectrogram(y, SR),
                                atol=1e-4)
     hi = audio.log_mel_spectrogram(synth.render_track(HANDFUL[0], duration=1.0, sr=44100), 44100)
-    assert hi.shape == audio.log_mel_spectrogram(y).shape
-    silence = audio.log_mel_spectrogram(np.zeros(SR))
+    assert hi.shape == audio.log_mel_spectrogram(y, SR).shape
+    silence = audio.log_mel_spectrogram(np.zeros(SR), SR)
     assert (silence == audio.MEL_FLOOR_DB).all()
 
 
@@ -224,7 +228,7 @@ def test_mel_spectrograms_are_cached_as_float16(tmp_path, monkeypatch):
     mels = audio.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path)
     assert mels.shape == (4, 42, audio.MEL_BANDS) and mels.dtype == np.float16
     for i, row in enumerate(tracks.to_dict("records")):
-        expected = audio.log_mel_spectrogram(synth.render_track(row, duration=1.0))
+        expected = audio.log_mel_spectrogram(synth.render_track(row, duration=1.0), SR)
         np.testing.assert_allclose(mels[i], expected, atol=0.05)  # float16 of values up to ~40 dB
     files = sorted((tmp_path / "mel").glob("*.npy"))
     assert len(files) == 4 and all(f.name.startswith("track") for f in files)
@@ -311,3 +315,92 @@ def test_mel_workers_die_with_their_parent(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+# -- what the estimators hold to on sound that is not the world's ------------------------------
+
+
+def test_the_sample_rate_is_required(clip):
+    for call in (lambda: audio.estimate_attributes(clip), lambda: audio.estimate_many([clip]),
+                 lambda: audio.log_mel_spectrogram(clip)):
+        with pytest.raises(ValueError, match="sr is required"):
+            call()
+
+
+def test_integer_scaled_floats_are_refused(clip):
+    with pytest.raises(ValueError, match="integer PCM stored as floats.*32768"):
+        audio.estimate_attributes(clip * 32767.0, SR)
+    audio.estimate_attributes(clip * 1.5, SR)  # a little over full scale is a real (clipping) signal
+
+
+def test_music_score_by_hand():
+    # b = (0.4 - 0.2) / 0.4 = 0.5, t = (0.07 - 0.02) / 0.1 = 0.5: sqrt(0.25) = 0.5
+    assert audio.music_score(0.4, 0.07) == pytest.approx(0.5)
+    assert audio.music_score(0.9, 0.5) == 1.0  # both cues saturate
+    assert audio.music_score(0.9, 0.0) == 0.0 and audio.music_score(0.1, 0.9) == 0.0  # one cue is not enough
+
+
+def _noise_and_chirp():
+    rng = np.random.default_rng(0)
+    t = np.arange(6 * SR) / SR
+    return {"white noise": 0.1 * rng.normal(size=t.size).astype(np.float32),
+            "chirp": (0.3 * np.sin(2 * np.pi * 100 * (2 ** (t / 1.6) - 1) * 1.6 / np.log(2))).astype(np.float32),
+            "sine": (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)}
+
+
+@pytest.mark.parametrize("name", ["white noise", "chirp", "sine"])
+def test_what_is_not_music_gets_no_confident_number(name):
+    y = _noise_and_chirp()[name]
+    with pytest.warns(UserWarning, match="does not sound like music"):
+        est = audio.estimate_attributes(y, SR)
+    assert est.music_score < audio.MUSIC_THRESHOLD and est.reason.startswith("not music")
+    assert np.isnan(est.tempo) and (est.key, est.mode, est.time_signature, est.metre) == (-1, -1, -1, "")
+    assert np.isfinite(est.loudness)  # loudness is measured for any sound
+    forced = audio.estimate_attributes(y, SR, music_threshold=0.0)  # asked for anyway: numbers, no warning
+    assert forced.key >= 0 and forced.music_score == est.music_score
+
+
+def test_music_passes_the_music_score(clip):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for music
+        est = audio.estimate_attributes(clip, SR)
+    assert est.music_score >= audio.MUSIC_THRESHOLD and est.beat_strength > 0.5 and est.tonal_clarity > 0.1
+
+
+@pytest.mark.skipif(not (__import__("pathlib").Path(__import__("sysconfig").get_paths()["stdlib"]) / "test"
+                         / "audiotest.au").exists(), reason="this Python ships no test/audiotest.au")
+def test_recorded_speech_is_not_music():
+    import sysconfig
+    from pathlib import Path
+
+    speech = audio.load_audio(Path(sysconfig.get_paths()["stdlib"]) / "test" / "audiotest.au")  # 8012 Hz voice
+    with pytest.warns(UserWarning, match="does not sound like music"):
+        est = audio.estimate_attributes(speech, SR)
+    assert np.isnan(est.tempo) and est.key == -1
+
+
+def test_metre_is_duple_or_triple():
+    waltz = audio.estimate_attributes(synth.render_track(HANDFUL[2]), SR)  # jazz in 3/4
+    four = audio.estimate_attributes(synth.render_track(HANDFUL[0]), SR)  # pop in 4/4
+    assert (waltz.metre, waltz.time_signature, waltz.beat_division) == ("triple", 3, 2)
+    assert (four.metre, four.time_signature, four.beat_division) == ("duple", 4, 2)
+
+
+def test_beat_division_by_hand():
+    # an autocorrelation (lag in frames) with peaks every 10 frames: a beat of 30 frames divides in 3;
+    # with peaks every 15 frames it divides in 2
+    lags = np.arange(200)
+    bpm = 60.0 * SR / (audio._HOP * 30)
+    thirds = np.where(lags % 10 == 0, 1.0, 0.0)
+    halves = np.where(lags % 15 == 0, 1.0, 0.0)
+    assert audio._beat_division(thirds, bpm) == 3 and audio._beat_division(halves, bpm) == 2
+
+
+@pytest.mark.parametrize("track", HANDFUL[:3], ids=[t["genre"] for t in HANDFUL[:3]])
+def test_the_octave_decision_does_not_follow_start_bpm(track):
+    y = synth.render_track(track)
+    tempi = [audio.estimate_attributes(y, SR, start_bpm=b).tempo for b in (60.0, 120.0, 180.0)]
+    assert tempi == pytest.approx([track["tempo"]] * 3, rel=TEMPO_TOLERANCE)
+    assert audio.estimate_attributes(y, SR).tempo_confidence > 0

@@ -211,3 +211,42 @@ def test_loudness_needs_the_sample_rate_and_full_scale_floats():
         synth.integrated_loudness(tone)
     with pytest.raises(ValueError, match="integer PCM stored as floats"):
         synth.integrated_loudness(tone * 32767.0, sr=SR)
+
+
+class _Pitch:
+    def __init__(self, midi):
+        self.midi = midi
+
+
+class _Note:
+    def __init__(self, offset, length, *midi):
+        self.offset, self.quarterLength, self.pitches = offset, length, [_Pitch(m) for m in midi]
+
+
+class _Part:
+    def __init__(self, *notes):
+        self.notes = list(notes)
+
+    def flatten(self):
+        return self
+
+
+class _Score:
+    def __init__(self, *parts):
+        self.parts = list(parts)
+
+
+def test_notes_from_score_reads_a_score_by_hand():
+    # two parts: C4 then a C-E chord; a bass C3 of two quarters. At 120 quarters a minute, a quarter is 0.5 s
+    score = _Score(_Part(_Note(0.0, 1.0, 60), _Note(1.0, 1.0, 60, 64)), _Part(_Note(0.0, 2.0, 48)))
+    notes = synth.notes_from_score(score, bpm=120.0)
+    assert notes[["voice", "onset", "length", "midi"]].values.tolist() == [
+        ["0.0", 0.0, 0.5, 60], ["0.0", 0.5, 0.5, 60], ["0.1", 0.5, 0.5, 64], ["1.0", 0.0, 1.0, 48]]
+    assert len(synth.notes_from_score(score, bpm=120.0, max_seconds=0.5)) == 2  # notes starting before 0.5 s
+    y = synth.render_notes(notes, sr=SR, loudness=-20.0)
+    assert y.shape == (int(round((1.0 + 0.04) * SR)),)  # until the last note has faded
+    assert synth.integrated_loudness(y, sr=SR) == pytest.approx(-20.0, abs=LOUDNESS_TOLERANCE)
+    with pytest.raises(ValueError, match="bpm"):
+        synth.notes_from_score(score, bpm=0)
+    with pytest.raises(ValueError, match="instrument"):
+        synth.render_notes(notes, sr=SR, instrument="kazoo")
