@@ -717,7 +717,7 @@ def estimate_attributes(y: np.ndarray, sr: int | None = None, *, start_bpm: floa
       with their comb filters: the tracked period, its half and its double
       are each scored by the onset autocorrelation at 1, 2, 3 and 4 times
       the period (a true beat repeats at all of them) times a broad prior
-      (one octave) around :data:`PREFERRED_TEMPO` (120 BPM), the same
+      (one octave) around :data:`PREFERRED_TEMPO` (100 BPM), the same
       whatever ``start_bpm``; the best is beat-tracked again at that tempo,
       and the tempo is the slope of a line through the beat times. The
       confidence is 1 - runner-up / best.
@@ -865,9 +865,10 @@ def _salience(ac: np.ndarray, period: float) -> float:
     return float(np.mean(np.interp(lags, np.arange(ac.size), ac))) if lags.size else 0.0
 
 
-#: Centre of the tempo octave decision's prior, beats per minute: the tempo listeners
-#: tap most readily (Moelants 2002, "Preferred tempo reconsidered"); one octave wide.
-PREFERRED_TEMPO = 120.0
+#: Centre of the tempo octave decision's prior, beats per minute, one octave wide: near the
+#: tempo listeners tap most readily (100-120 BPM, Moelants 2002); 100 was best on the world's
+#: clips and on rendered chorales (benchmarks/audio.py), 120 doubled slow pieces more often.
+PREFERRED_TEMPO = 100.0
 
 
 def _octave(ac: np.ndarray, bpm: float, std_octaves: float = 1.0) -> tuple[float, float]:
