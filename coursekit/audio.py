@@ -367,8 +367,7 @@ def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION
     Parameters
     ----------
     tracks : pandas.DataFrame
-        Rows of the ``tracks`` table (``track_id, genre, tempo, key, mode,
-        loudness, time_signature``).
+        Rows of the ``tracks`` table, as :func:`coursekit.synth.render_tracks` takes them.
     duration : float, optional
         Clip length, seconds.
     n_mels, n_fft, hop_length : int, optional

@@ -15,22 +15,17 @@ TEMPO_TOLERANCE = 0.04  # relative, as in the accuracy targets
 LOUDNESS_TOLERANCE = 0.1  # LU
 
 
-def _track(genre="pop", tempo=112.0, key=0, mode=1, loudness=-7.0, time_signature=4, track_id=1):
-    return dict(track_id=track_id, genre=genre, tempo=tempo, key=key, mode=mode, loudness=loudness,
-                time_signature=time_signature)
-
-
-
 # -- the estimators ------------------------------------------------------------------------
 
-HANDFUL = [
-    _track("pop", 112.0, 0, 1, -7.0, 4, track_id=1),
-    _track("rock", 128.0, 4, 0, -6.0, 4, track_id=2),
-    _track("jazz", 140.0, 2, 1, -15.0, 3, track_id=3),
-    _track("folk", 96.0, 9, 0, -13.0, 3, track_id=7),
-    _track("classical", 76.0, 7, 1, -19.0, 3, track_id=5),
-    _track("hip hop", 90.0, 1, 0, -6.5, 4, track_id=6),
-]
+_COLUMNS = ("genre", "tempo", "key", "mode", "loudness", "time_signature", "track_id")
+HANDFUL = [dict(zip(_COLUMNS, row)) for row in [
+    ("pop", 112.0, 0, 1, -7.0, 4, 1),
+    ("rock", 128.0, 4, 0, -6.0, 4, 2),
+    ("jazz", 140.0, 2, 1, -15.0, 3, 3),
+    ("folk", 96.0, 9, 0, -13.0, 3, 7),
+    ("classical", 76.0, 7, 1, -19.0, 3, 5),
+    ("hip hop", 90.0, 1, 0, -6.5, 4, 6),
+]]
 
 
 @pytest.mark.parametrize("track", HANDFUL, ids=[t["genre"] for t in HANDFUL])
