@@ -8,6 +8,7 @@ One module per idea of the lecture, imported where needed so that
 - :mod:`coursekit.feedback` — implicit feedback: preference and confidence
 - :mod:`coursekit.als`, :mod:`coursekit.similarity`, :mod:`coursekit.metrics` — collaborative filtering
 - :mod:`coursekit.text` — cultural vectors from web text
+- :mod:`coursekit.synth` — the world's audio, rendered from track attributes
 - :mod:`coursekit.audio` — audio attributes
 """
 

@@ -2,7 +2,7 @@
 
 Each genre is a region of the latent taste space (its centroid is drawn by
 :mod:`coursekit.world`), with an *audio signature* used to draw its tracks'
-attributes and to render them (:mod:`coursekit.audio`), and one colour that
+attributes and to render them (:mod:`coursekit.synth`), and one colour that
 every figure of the course uses for it.
 
 The text signature of each genre (adjectives, scenes, eras, instruments) lives

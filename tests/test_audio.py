@@ -1,10 +1,12 @@
-"""Tests of coursekit.audio: the synthesiser, the loudness measure and the estimators."""
+"""Tests of coursekit.audio: reading audio, log-mel spectrograms and the estimators."""
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from coursekit import audio
+from coursekit import audio, synth
 
 librosa = pytest.importorskip("librosa")
 
@@ -13,200 +15,22 @@ TEMPO_TOLERANCE = 0.04  # relative, as in the accuracy targets
 LOUDNESS_TOLERANCE = 0.1  # LU
 
 
-def _track(genre="pop", tempo=112.0, key=0, mode=1, loudness=-7.0, time_signature=4, track_id=1):
-    return dict(track_id=track_id, genre=genre, tempo=tempo, key=key, mode=mode, loudness=loudness,
-                time_signature=time_signature)
-
-
-def _beat_accents(y, beat_times):
-    """Onset strength at each beat (max within ±2 frames)."""
-    env = librosa.onset.onset_strength(y=y, sr=SR)
-    frames = librosa.time_to_frames(beat_times, sr=SR)
-    return np.array([env[max(f - 2, 0): f + 3].max() for f in frames])
-
-
-# -- the score and the synthesiser ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("genre", ["folk", "pop"])
-def test_waltz_has_its_accents_every_third_beat(genre):
-    track = _track(genre=genre, tempo=100.0, key=2, time_signature=3)
-    score = audio.compose(track)
-    accents = _beat_accents(audio.render_track(track), score.beat_times)
-    by_position = [accents[score.beat_in_bar == k].mean() for k in range(3)]
-    assert by_position[0] > 1.1 * max(by_position[1:])  # the downbeat is the strongest
-    # and the accents repeat every 3 beats, not every 2 or 4
-    z = (accents - accents.mean()) / accents.std()
-    corr = {lag: np.mean(z[:-lag] * z[lag:]) for lag in (2, 3, 4)}
-    assert corr[3] > corr[2] and corr[3] > corr[4]
-
-
-def test_four_four_has_its_accents_every_fourth_beat():
-    track = _track(genre="folk", tempo=100.0, key=2, time_signature=4)
-    score = audio.compose(track)
-    accents = _beat_accents(audio.render_track(track), score.beat_times)
-    by_position = [accents[score.beat_in_bar == k].mean() for k in range(4)]
-    assert by_position[0] > 1.1 * max(by_position[1:])
-
-
-def test_score_beats_bars_and_chords():
-    score = audio.compose(_track(tempo=120.0, time_signature=3, mode=0, key=9))
-    assert np.diff(score.beat_times) == pytest.approx(0.5)  # 60 / 120 s
-    assert set(score.beat_in_bar) == {0, 1, 2}
-    assert score.beat_times.min() >= 0 and score.beat_times.max() < score.duration
-    assert "i" in score.chords[:2]  # the progression starts on the tonic within the first two bars
-    # the bass plays the root of its bar's chord on every downbeat: in A minor, A for i, E for V
-    roots = {"i": 9, "iv": 2, "V": 4, "VI": 5, "VII": 7}
-    bass = score.notes[score.notes["voice"] == "bass"]
-    downbeats = score.beat_times[score.beat_in_bar == 0]
-    assert len(score.chords) == len(downbeats) + 1  # the clip starts inside a bar
-    for t, chord in zip(downbeats, score.chords[1:]):
-        note = bass[np.isclose(bass["onset"], t)]
-        assert len(note) == 1 and note["midi"].iloc[0] % 12 == roots[chord]
-
-
-def test_a_minor_track_chroma_peaks_on_a_c_e():
-    track = _track(genre="rock", tempo=100.0, key=9, mode=0, loudness=-8.0, time_signature=3, track_id=0)
-    y = audio.render_track(track)
-    score = audio.compose(track)
-    chroma = librosa.feature.chroma_cqt(y=y, sr=SR, hop_length=1024)
-    times = librosa.frames_to_time(np.arange(chroma.shape[1]), sr=SR, hop_length=1024)
-    bar = 3 * 60 / score.tempo
-    downbeats = score.beat_times[score.beat_in_bar == 0]
-    starts = np.concatenate([[downbeats[0] - bar], downbeats])  # the clip starts inside a bar
-    in_tonic = np.zeros(times.size, bool)
-    for start, chord in zip(starts, score.chords):
-        if chord == "i":
-            in_tonic |= (times >= start + 0.05) & (times < start + bar)
-    assert in_tonic.sum() > 10
-    top3 = set(np.argsort(chroma[:, in_tonic].mean(axis=1))[-3:])
-    assert top3 == {9, 0, 4}  # A, C, E
-    # over the whole clip, the tonic is the strongest pitch class
-    assert np.argmax(chroma.mean(axis=1)) == 9
-
-
-def test_render_is_deterministic_per_seed():
-    track = _track(genre="jazz", tempo=131.0, key=3, mode=0, loudness=-14.0, time_signature=3, track_id=42)
-    a, b = audio.render_track(track), audio.render_track(track)
-    assert a.dtype == np.float32 and a.shape == (int(audio.DEFAULT_DURATION * SR),)
-    np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(a, audio.render_track(track, seed=42))  # the default seed is track_id
-    assert not np.array_equal(a, audio.render_track(track, seed=43))
-    assert not np.array_equal(a, audio.render_track(dict(track, track_id=43)))
-
-
-@pytest.mark.parametrize("genre,loudness", [("classical", -21.0), ("folk", -12.0), ("pop", -7.0),
-                                            ("metal", -3.5)])
-def test_render_reaches_its_loudness_without_clipping(genre, loudness):
-    y = audio.render_track(_track(genre=genre, loudness=loudness), duration=4.0)
-    assert audio.integrated_loudness(y) == pytest.approx(loudness, abs=LOUDNESS_TOLERANCE)
-    assert np.abs(y).max() <= 1.0
-    np.testing.assert_array_equal(np.round(y * 32767), y * 32767)  # on the 16-bit grid
-
-
-def test_duration_and_sample_rate_are_configurable():
-    y = audio.render_track(_track(), duration=2.5, sr=16000)
-    assert y.shape == (40000,)
-    assert audio.integrated_loudness(y, sr=16000) == pytest.approx(-7.0, abs=LOUDNESS_TOLERANCE)
-
-
-@pytest.mark.parametrize("change,match", [
-    (dict(time_signature=5), "time_signature"),
-    (dict(genre="polka"), "genre"),
-    (dict(key=12), "key"),
-    (dict(mode=2), "mode"),
-    (dict(tempo=0.0), "tempo"),
-    (dict(loudness=3.0), "loudness"),
-])
-def test_render_rejects_bad_attributes(change, match):
-    with pytest.raises(ValueError, match=match):
-        audio.render_track(dict(_track(), **change))
-
-
-def test_render_names_a_missing_attribute():
-    track = _track()
-    del track["tempo"]
-    with pytest.raises(ValueError, match="tempo"):
-        audio.render_track(track)
-
-
-def test_render_tracks_caches_wav_files(tmp_path, monkeypatch):
-    tracks = audio.example_tracks(3, seed=5)
-    clips = audio.render_tracks(tracks, duration=2.0, cache_dir=tmp_path)
-    assert clips.shape == (3, 2 * SR)
-    for i, row in enumerate(tracks.to_dict("records")):  # the cache returns exactly what was rendered
-        np.testing.assert_array_equal(clips[i], audio.render_track(row, duration=2.0))
-    files = sorted(tmp_path.glob("*.wav"))
-    assert len(files) == 3 and all(f.name.startswith("track") for f in files)
-    assert not list(tmp_path.glob(".tmp-*"))  # no temporary file left behind
-
-    def no_render(*args, **kwargs):
-        raise AssertionError("rendered although cached")
-
-    monkeypatch.setattr(audio, "render_track", no_render)
-    np.testing.assert_array_equal(audio.render_tracks(tracks, duration=2.0, cache_dir=tmp_path), clips)
-    monkeypatch.undo()
-
-    # a damaged file is rendered again; a changed attribute gets a file of its own
-    files[0].write_bytes(b"not a wav file")
-    np.testing.assert_array_equal(audio.render_tracks(tracks, duration=2.0, cache_dir=tmp_path), clips)
-    louder = tracks.assign(loudness=tracks["loudness"] + 1.0)
-    audio.render_tracks(louder.iloc[:1], duration=2.0, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("*.wav"))) == 4
-
-
-def test_default_cache_dir_follows_coursekit_data(monkeypatch, tmp_path):
-    monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path))
-    assert audio.default_cache_dir() == tmp_path / "audio"
-    monkeypatch.delenv("COURSEKIT_DATA")
-    assert audio.default_cache_dir().parts[-3:] == (".cache", "coursekit", "audio")
-
-
-def test_example_tracks_follow_the_genre_signatures():
-    tracks = audio.example_tracks(400, seed=0)
-    assert (tracks["genre"].value_counts() == 50).all()
-    for genre in audio.GENRES:
-        rows = tracks[tracks["genre"] == genre.name]
-        assert rows["tempo"].between(*genre.tempo).all()
-    assert set(tracks["time_signature"]) == {3, 4} and tracks["key"].between(0, 11).all()
-
-
-# -- loudness ------------------------------------------------------------------------------
-
-
-def test_loudness_of_a_full_scale_sine_is_minus_3_lufs():
-    # BS.1770's calibration: a 0 dBFS 997 Hz sine reads -3.01 LUFS (coefficients exact at 48 kHz)
-    t = np.arange(48000 * 3) / 48000
-    assert audio.integrated_loudness(np.sin(2 * np.pi * 997 * t), sr=48000) == pytest.approx(-3.01, abs=0.01)
-    t = np.arange(SR * 3) / SR
-    assert audio.integrated_loudness(0.5 * np.sin(2 * np.pi * 997 * t)) == pytest.approx(-9.03, abs=0.05)
-
-
-def test_loudness_gates_silence():
-    t = np.arange(SR * 6) / SR
-    tone = np.sin(2 * np.pi * 997 * t)
-    with_silence = np.concatenate([tone, np.zeros(SR * 12)])
-    # the silent blocks fall below the absolute gate and do not count (only the three
-    # blocks that straddle the end of the tone lower it a little); ungated it would be 4.8 LU lower
-    assert audio.integrated_loudness(with_silence) == pytest.approx(audio.integrated_loudness(tone), abs=0.2)
-    assert audio.integrated_loudness(np.zeros(SR)) == -np.inf
-
-
 # -- the estimators ------------------------------------------------------------------------
 
-HANDFUL = [
-    _track("pop", 112.0, 0, 1, -7.0, 4, track_id=1),
-    _track("rock", 128.0, 4, 0, -6.0, 4, track_id=2),
-    _track("jazz", 140.0, 2, 1, -15.0, 3, track_id=3),
-    _track("folk", 96.0, 9, 0, -13.0, 3, track_id=7),
-    _track("classical", 76.0, 7, 1, -19.0, 3, track_id=5),
-    _track("hip hop", 90.0, 1, 0, -6.5, 4, track_id=6),
-]
+_COLUMNS = ("genre", "tempo", "key", "mode", "loudness", "time_signature", "track_id")
+HANDFUL = [dict(zip(_COLUMNS, row)) for row in [
+    ("pop", 112.0, 0, 1, -7.0, 4, 1),
+    ("rock", 128.0, 4, 0, -6.0, 4, 2),
+    ("jazz", 140.0, 2, 1, -15.0, 3, 3),
+    ("folk", 96.0, 9, 0, -13.0, 3, 7),
+    ("classical", 76.0, 7, 1, -19.0, 3, 5),
+    ("hip hop", 90.0, 1, 0, -6.5, 4, 6),
+]]
 
 
 @pytest.mark.parametrize("track", HANDFUL, ids=[t["genre"] for t in HANDFUL])
 def test_estimators_recover_the_attributes(track):
-    est = audio.estimate_attributes(audio.render_track(track))
+    est = audio.estimate_attributes(synth.render_track(track), SR)
     assert est.tempo == pytest.approx(track["tempo"], rel=TEMPO_TOLERANCE)
     assert (est.key, est.mode) == (track["key"], track["mode"])
     assert est.time_signature == track["time_signature"]
@@ -218,7 +42,7 @@ def test_estimators_recover_the_attributes(track):
 
 def test_estimate_many_and_accuracy_table():
     tracks = pd.DataFrame(HANDFUL[:3])
-    est = audio.estimate_many(audio.render_tracks(tracks, cache=False))
+    est = audio.estimate_many(synth.render_tracks(tracks, cache=False), SR)
     assert list(est.columns[:5]) == ["tempo", "key", "mode", "loudness", "time_signature"]
     table = audio.attribute_accuracy(tracks, est, by="genre")
     assert list(table.index) == ["jazz", "pop", "rock", "all"]
@@ -252,11 +76,11 @@ def test_attribute_accuracy_counts_octaves_and_relative_keys_apart():
 
 @pytest.fixture(scope="module")
 def clip():
-    return audio.render_track(HANDFUL[1])
+    return synth.render_track(HANDFUL[1])
 
 
 def test_silence_is_unknown_not_a_confident_guess():
-    est = audio.estimate_attributes(np.zeros(3 * SR, dtype=np.float32))
+    est = audio.estimate_attributes(np.zeros(3 * SR, dtype=np.float32), SR)
     assert est.loudness == -np.inf and np.isnan(est.tempo)
     assert (est.key, est.mode, est.time_signature) == (-1, -1, -1)
     assert est.key_confidence == 0.0 and "silent" in est.reason
@@ -267,12 +91,12 @@ def test_nan_and_inf_samples_are_refused(clip, value):
     y = clip.copy()
     y[100:103] = value
     with pytest.raises(ValueError, match="3 NaN or infinite samples.*nan_to_num"):
-        audio.estimate_attributes(y)
+        audio.estimate_attributes(y, SR)
 
 
 def test_too_short_clip_is_refused(clip):
     with pytest.raises(ValueError, match=r"0\.50 s long.*at least 1 s"):
-        audio.estimate_attributes(clip[: SR // 2])
+        audio.estimate_attributes(clip[: SR // 2], SR)
 
 
 @pytest.mark.parametrize("sr", [0, -22050, 22050.5, 4000, "22050", None])
@@ -282,37 +106,39 @@ def test_bad_sample_rate_is_refused(clip, sr):
 
 
 def test_another_sample_rate_is_resampled():
-    y = audio.render_track(HANDFUL[1], sr=44100)
+    y = synth.render_track(HANDFUL[1], sr=44100)
     est = audio.estimate_attributes(y, 44100)
     assert est.tempo == pytest.approx(HANDFUL[1]["tempo"], rel=TEMPO_TOLERANCE)
     assert (est.key, est.mode, est.time_signature) == (4, 0, 4)
 
 
 def test_channels_first_is_mixed_down_and_channels_last_is_refused(clip):
-    mono = audio.estimate_attributes(clip)
-    stereo = audio.estimate_attributes(np.stack([clip, clip]))
-    assert stereo == mono
-    with pytest.raises(ValueError, match=r"mono.*\(samples, channels\).*y\.mean\(axis=1\)"):
-        audio.estimate_attributes(np.stack([clip, clip], axis=1))
+    mono = audio.estimate_attributes(clip, SR)
+    stereo = audio.estimate_attributes(np.stack([clip, clip]), SR)
+    # BS.1770 sums the channels' powers: two equal channels are 3.01 LU louder than one
+    assert stereo.loudness == pytest.approx(mono.loudness + 3.01, abs=0.01)
+    assert replace(stereo, loudness=mono.loudness) == mono  # the rest is estimated on the mix
+    with pytest.raises(ValueError, match=r"mono.*\(samples, channels\).*y\.T"):
+        audio.estimate_attributes(np.stack([clip, clip], axis=1), SR)
     with pytest.raises(ValueError, match="mono"):
-        audio.estimate_attributes(clip.reshape(1, 2, -1))
+        audio.estimate_attributes(clip.reshape(1, 2, -1), SR)
 
 
 def test_integer_pcm_is_scaled_to_full_scale(clip):
     pcm = np.round(clip * 32767).astype(np.int16)
-    assert audio.estimate_attributes(pcm).loudness == pytest.approx(audio.estimate_attributes(clip).loudness,
+    assert audio.estimate_attributes(pcm, SR).loudness == pytest.approx(audio.estimate_attributes(clip, SR).loudness,
                                                                     abs=0.01)
     with pytest.raises(ValueError, match="dtype"):
-        audio.estimate_attributes(np.array(["a"] * SR * 2))
+        audio.estimate_attributes(np.array(["a"] * SR * 2), SR)
 
 
 def test_clipping_is_measured_and_the_rest_still_estimated(clip):
     clipped = np.clip(4.0 * clip, -1.0, 1.0)  # 12 dB of gain into a hard ceiling
     assert audio.clipped_share(clipped) > 0.05
     assert audio.clipped_share(clip) < audio.CLIPPED_SHARE  # the synthesiser's limiter is not a clipper
-    est = audio.estimate_attributes(clipped)
+    est = audio.estimate_attributes(clipped, SR)
     assert est.clipped == pytest.approx(audio.clipped_share(clipped)) and est.reason == ""
-    assert audio.estimate_attributes(clip).clipped < audio.CLIPPED_SHARE
+    assert audio.estimate_attributes(clip, SR).clipped < audio.CLIPPED_SHARE
     assert est.tempo == pytest.approx(HANDFUL[1]["tempo"], rel=TEMPO_TOLERANCE)
     assert (est.key, est.mode, est.time_signature) == (4, 0, 4)
     assert audio.clipped_share(np.zeros(100)) == 0.0
@@ -337,7 +163,7 @@ def test_load_audio_mixes_down_and_resamples(tmp_path, clip):
     y = audio.load_audio(tmp_path / "stereo.wav")
     assert y.dtype == np.float32 and y.shape == clip.shape
     np.testing.assert_allclose(y, clip, atol=1 / 32767)
-    wavfile.write(tmp_path / "hi.wav", 44100, audio.render_track(HANDFUL[1], sr=44100))
+    wavfile.write(tmp_path / "hi.wav", 44100, synth.render_track(HANDFUL[1], sr=44100))
     assert audio.load_audio(tmp_path / "hi.wav").shape == clip.shape
 
 
@@ -360,8 +186,8 @@ def test_unreadable_audio_files_are_refused_clearly(tmp_path):
 
 
 def test_log_mel_spectrogram_matches_librosa():
-    y = audio.render_track(HANDFUL[0], duration=3.0)
-    mel = audio.log_mel_spectrogram(y)
+    y = synth.render_track(HANDFUL[0], duration=3.0)
+    mel = audio.log_mel_spectrogram(y, SR)
     assert mel.shape == (1 + (3 * SR - 1024) // 512, audio.MEL_BANDS) == (128, 64)
     ref = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=1024, hop_length=512, n_mels=64, center=False)
     ref = np.maximum(10 * np.log10(np.maximum(ref, 1e-30)), audio.MEL_FLOOR_DB).T
@@ -369,35 +195,35 @@ def test_log_mel_spectrogram_matches_librosa():
 
 
 def test_log_mel_spectrogram_keeps_loudness():
-    quiet = audio.render_track(dict(HANDFUL[4], loudness=-30.0), duration=3.0)
-    loud = audio.render_track(dict(HANDFUL[4], loudness=-20.0), duration=3.0)  # the same mix, 10 dB up
-    a, b = audio.log_mel_spectrogram(quiet), audio.log_mel_spectrogram(loud)
+    quiet = synth.render_track(dict(HANDFUL[4], loudness=-30.0), duration=3.0)
+    loud = synth.render_track(dict(HANDFUL[4], loudness=-20.0), duration=3.0)  # the same mix, 10 dB up
+    a, b = audio.log_mel_spectrogram(quiet, SR), audio.log_mel_spectrogram(loud, SR)
     audible = a > audio.MEL_FLOOR_DB + 40
     assert np.median((b - a)[audible]) == pytest.approx(10.0, abs=0.1)
 
 
 def test_log_mel_spectrogram_bad_input():
-    y = audio.render_track(HANDFUL[0], duration=1.0)
+    y = synth.render_track(HANDFUL[0], duration=1.0)
     with pytest.raises(ValueError, match=r"one frame of 1024 samples \(46 ms\)"):
-        audio.log_mel_spectrogram(y[:1000])
+        audio.log_mel_spectrogram(y[:1000], SR)
     bad = y.copy()
     bad[10] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        audio.log_mel_spectrogram(bad)
-    np.testing.assert_allclose(audio.log_mel_spectrogram(np.stack([y, y])), audio.log_mel_spectrogram(y),
+        audio.log_mel_spectrogram(bad, SR)
+    np.testing.assert_allclose(audio.log_mel_spectrogram(np.stack([y, y]), SR), audio.log_mel_spectrogram(y, SR),
                                atol=1e-4)
-    hi = audio.log_mel_spectrogram(audio.render_track(HANDFUL[0], duration=1.0, sr=44100), 44100)
-    assert hi.shape == audio.log_mel_spectrogram(y).shape
-    silence = audio.log_mel_spectrogram(np.zeros(SR))
+    hi = audio.log_mel_spectrogram(synth.render_track(HANDFUL[0], duration=1.0, sr=44100), 44100)
+    assert hi.shape == audio.log_mel_spectrogram(y, SR).shape
+    silence = audio.log_mel_spectrogram(np.zeros(SR), SR)
     assert (silence == audio.MEL_FLOOR_DB).all()
 
 
 def test_mel_spectrograms_are_cached_as_float16(tmp_path, monkeypatch):
-    tracks = audio.example_tracks(4, seed=7)
+    tracks = synth.example_tracks(4, seed=7)
     mels = audio.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path)
     assert mels.shape == (4, 42, audio.MEL_BANDS) and mels.dtype == np.float16
     for i, row in enumerate(tracks.to_dict("records")):
-        expected = audio.log_mel_spectrogram(audio.render_track(row, duration=1.0))
+        expected = audio.log_mel_spectrogram(synth.render_track(row, duration=1.0), SR)
         np.testing.assert_allclose(mels[i], expected, atol=0.05)  # float16 of values up to ~40 dB
     files = sorted((tmp_path / "mel").glob("*.npy"))
     assert len(files) == 4 and all(f.name.startswith("track") for f in files)
@@ -417,7 +243,7 @@ def test_mel_spectrograms_are_cached_as_float16(tmp_path, monkeypatch):
 
 
 def test_mel_spectrograms_in_worker_processes_equal_one_process(monkeypatch):
-    tracks = audio.example_tracks(130, seed=8)  # three batches of 64
+    tracks = synth.example_tracks(130, seed=8)  # three batches of 64
     one = audio.mel_spectrograms(tracks, duration=1.0, cache=False)
     monkeypatch.setattr(audio, "_MIN_PARALLEL", 100)  # workers from 100 tracks on, for a quick test
     monkeypatch.setattr(audio, "_mel_batch", None)  # the parent must not compute any batch itself
@@ -425,3 +251,151 @@ def test_mel_spectrograms_in_worker_processes_equal_one_process(monkeypatch):
     np.testing.assert_array_equal(one, two)
     with pytest.raises(ValueError, match="n_jobs"):
         audio.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=0)
+
+
+def _children(pid: int) -> list:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    from pathlib import Path
+
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc (Linux)")
+def test_mel_workers_die_with_their_parent(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("from coursekit import audio, synth\n"
+              "audio._MIN_PARALLEL = 1\n"
+              "audio.mel_spectrograms(synth.example_tracks(2000, seed=1), duration=4.0, n_jobs=2,\n"
+              f"                       cache_dir={str(tmp_path)!r})\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ))
+    try:
+        deadline, workers = time.time() + 60, []
+        while time.time() < deadline and len(workers) < 2:  # wait until both workers run
+            time.sleep(0.2)
+            workers = _children(parent.pid)
+        assert len(workers) == 2, "the parent did not start its two workers"
+        time.sleep(1.0)
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(10)
+        deadline = time.time() + 5
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        left = [w for w in workers if _alive(w)]
+        for w in left:  # clean up before failing
+            os.kill(w, signal.SIGKILL)
+        assert not left, f"workers {left} outlived their parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+# -- what the estimators hold to on sound that is not the world's ------------------------------
+
+
+def test_the_sample_rate_is_required(clip):
+    for call in (lambda: audio.estimate_attributes(clip), lambda: audio.estimate_many([clip]),
+                 lambda: audio.log_mel_spectrogram(clip)):
+        with pytest.raises(ValueError, match="sr is required"):
+            call()
+
+
+def test_integer_scaled_floats_are_refused(clip):
+    with pytest.raises(ValueError, match="integer PCM stored as floats.*32768"):
+        audio.estimate_attributes(clip * 32767.0, SR)
+    audio.estimate_attributes(clip * 1.5, SR)  # a little over full scale is a real (clipping) signal
+
+
+def test_music_score_by_hand():
+    # b = (0.4 - 0.2) / 0.4 = 0.5, t = (0.07 - 0.02) / 0.1 = 0.5: sqrt(0.25) = 0.5
+    assert audio.music_score(0.4, 0.07) == pytest.approx(0.5)
+    assert audio.music_score(0.9, 0.5) == 1.0  # both cues saturate
+    assert audio.music_score(0.9, 0.0) == 0.0 and audio.music_score(0.1, 0.9) == 0.0  # one cue is not enough
+
+
+def _noise_and_chirp():
+    rng = np.random.default_rng(0)
+    t = np.arange(6 * SR) / SR
+    return {"white noise": 0.1 * rng.normal(size=t.size).astype(np.float32),
+            "chirp": (0.3 * np.sin(2 * np.pi * 100 * (2 ** (t / 1.6) - 1) * 1.6 / np.log(2))).astype(np.float32),
+            "sine": (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)}
+
+
+@pytest.mark.parametrize("name", ["white noise", "chirp", "sine"])
+def test_what_is_not_music_gets_no_confident_number(name):
+    y = _noise_and_chirp()[name]
+    with pytest.warns(UserWarning, match="does not sound like music"):
+        est = audio.estimate_attributes(y, SR)
+    assert est.music_score < audio.MUSIC_THRESHOLD and est.reason.startswith("not music")
+    assert np.isnan(est.tempo) and (est.key, est.mode, est.time_signature, est.metre) == (-1, -1, -1, "")
+    assert np.isfinite(est.loudness)  # loudness is measured for any sound
+    forced = audio.estimate_attributes(y, SR, music_threshold=0.0)  # asked for anyway: numbers, no warning
+    assert forced.key >= 0 and forced.music_score == est.music_score
+
+
+def test_music_passes_the_music_score(clip):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for music
+        est = audio.estimate_attributes(clip, SR)
+    assert est.music_score >= audio.MUSIC_THRESHOLD and est.beat_strength > 0.5 and est.tonal_clarity > 0.1
+
+
+@pytest.mark.skipif(not (__import__("pathlib").Path(__import__("sysconfig").get_paths()["stdlib"]) / "test"
+                         / "audiotest.au").exists(), reason="this Python ships no test/audiotest.au")
+def test_recorded_speech_is_not_music():
+    import sysconfig
+    from pathlib import Path
+
+    speech = audio.load_audio(Path(sysconfig.get_paths()["stdlib"]) / "test" / "audiotest.au")  # 8012 Hz voice
+    with pytest.warns(UserWarning, match="does not sound like music"):
+        est = audio.estimate_attributes(speech, SR)
+    assert np.isnan(est.tempo) and est.key == -1
+
+
+def test_metre_is_duple_or_triple():
+    waltz = audio.estimate_attributes(synth.render_track(HANDFUL[2]), SR)  # jazz in 3/4
+    four = audio.estimate_attributes(synth.render_track(HANDFUL[0]), SR)  # pop in 4/4
+    assert (waltz.metre, waltz.time_signature, waltz.beat_division) == ("triple", 3, 2)
+    assert (four.metre, four.time_signature, four.beat_division) == ("duple", 4, 2)
+
+
+def test_beat_division_by_hand():
+    # an autocorrelation (lag in frames) with peaks every 10 frames: a beat of 30 frames divides in 3;
+    # with peaks every 15 frames it divides in 2
+    lags = np.arange(200)
+    bpm = 60.0 * SR / (audio._HOP * 30)
+    thirds = np.where(lags % 10 == 0, 1.0, 0.0)
+    halves = np.where(lags % 15 == 0, 1.0, 0.0)
+    assert audio._beat_division(thirds, bpm) == 3 and audio._beat_division(halves, bpm) == 2
+
+
+@pytest.mark.parametrize("track", HANDFUL[:3], ids=[t["genre"] for t in HANDFUL[:3]])
+def test_the_octave_decision_does_not_follow_start_bpm(track):
+    y = synth.render_track(track)
+    tempi = [audio.estimate_attributes(y, SR, start_bpm=b).tempo for b in (60.0, 120.0, 180.0)]
+    assert tempi == pytest.approx([track["tempo"]] * 3, rel=TEMPO_TOLERANCE)
+    assert audio.estimate_attributes(y, SR).tempo_confidence > 0

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 keras = pytest.importorskip("keras")
 cnn = pytest.importorskip("coursekit.cnn")
 
-from coursekit import audio  # noqa: E402
+from coursekit import audio, synth  # noqa: E402
 
 POOL_TOLERANCE = 1e-6  # float32 arithmetic on small numbers
 SR = audio.SR
@@ -129,7 +129,7 @@ def test_predict_takes_clips_of_different_lengths(toy):
 @pytest.fixture(scope="module")
 def mel_model():
     """A small model trained on real log-mel spectrograms (1 s clips)."""
-    tracks = audio.example_tracks(16, seed=3)
+    tracks = synth.example_tracks(16, seed=3)
     X = audio.mel_spectrograms(tracks, duration=1.0, cache=False)
     Y = np.random.default_rng(0).normal(size=(16, 4))
     return cnn.AudioCNN(filters=(8, 8, 8), dense=8, crop_seconds=0.8, epochs=1).fit(X, Y), tracks
@@ -137,7 +137,7 @@ def mel_model():
 
 def test_clip_shorter_than_the_receptive_field_is_refused(mel_model):
     model, tracks = mel_model
-    y = audio.render_track(tracks.iloc[0], duration=1.0)
+    y = synth.render_track(tracks.iloc[0], duration=1.0)
     assert model.predict_audio(y).shape == (4,)
     with pytest.raises(ValueError, match=r"20 frames \(0\.46 s\).*receptive field of 25 frames \(0\.58 s\)"):
         model.predict_audio(y[: 1024 + 19 * 512])
@@ -149,7 +149,7 @@ def test_clip_shorter_than_the_receptive_field_is_refused(mel_model):
 
 def test_nan_samples_and_silence_are_refused(mel_model):
     model, tracks = mel_model
-    y = audio.render_track(tracks.iloc[0], duration=1.0)
+    y = synth.render_track(tracks.iloc[0], duration=1.0)
     y[500] = np.nan
     with pytest.raises(ValueError, match="1 NaN or infinite samples"):
         model.predict_audio(y)
@@ -161,12 +161,12 @@ def test_nan_samples_and_silence_are_refused(mel_model):
 
 def test_stereo_is_mixed_down_and_another_rate_resampled(mel_model):
     model, tracks = mel_model
-    mono = audio.render_track(tracks.iloc[1], duration=1.0)
+    mono = synth.render_track(tracks.iloc[1], duration=1.0)
     v = model.predict_audio(mono)
     assert model.predict_audio(np.stack([mono, mono])) == pytest.approx(v, abs=1e-6)
     with pytest.raises(ValueError, match=r"\(samples, channels\)"):
         model.predict_audio(np.stack([mono, mono], axis=1))
-    hi_fi = audio.render_track(tracks.iloc[1], duration=1.0, sr=44100)
+    hi_fi = synth.render_track(tracks.iloc[1], duration=1.0, sr=44100)
     assert float(model.predict_audio(hi_fi, 44100) @ v) > 0.99
     with pytest.raises(ValueError, match="mel bands"):
         model.predict(np.zeros((1, 40, 10), np.float32))
