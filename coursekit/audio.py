@@ -312,24 +312,35 @@ _WORKER = ("import os, sys, threading, time\n"
            "        time.sleep(0.2)\n"
            "    os._exit(1)\n"
            "threading.Thread(target=watch, daemon=True).start()\n"
-           "import pickle\n"
+           "import json\n"
+           "import numpy as np\n"
+           "from pathlib import Path\n"
            "from coursekit.audio import _mel_batch\n"
-           "jobs = pickle.load(sys.stdin.buffer)\n"
-           "pickle.dump([_mel_batch(*job) for job in jobs], sys.stdout.buffer)\n")
+           "for rows, duration, n_mels, n_fft, hop, paths in json.load(sys.stdin):\n"
+           "    paths = [None if p is None else Path(p) for p in paths]\n"
+           "    np.save(sys.stdout.buffer, _mel_batch(rows, duration, n_mels, n_fft, hop, paths), allow_pickle=False)\n")
+
+
+def _plain(value):
+    """JSON for the numpy scalars in a table's records (exact: int64 -> int, float64 -> float)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot send {type(value).__name__} to a spectrogram worker")
 
 
 def _in_workers(jobs: list, n_workers: int) -> list:
     """``[_mel_batch(*job) for job in jobs]``, shared out to fresh Python processes.
 
-    Each worker is a new interpreter (``python -c``) that reads its jobs from
-    stdin and pickles the results to stdout: unlike ``multiprocessing`` it
-    re-runs nothing of the caller's script and inherits no threads (e.g.
-    TensorFlow's), so it works from a script, a notebook or a test alike. The
-    pickles pass only between this process and the workers it started (through
-    pipes), never through a file. A worker dies with its parent (killed,
+    Each worker is a new interpreter (``python -c``) that reads its jobs as JSON
+    from stdin and writes each batch's spectrograms to stdout as ``.npy``
+    (``allow_pickle=False``): unlike ``multiprocessing`` it re-runs nothing of
+    the caller's script and inherits no threads (e.g. TensorFlow's), so it works
+    from a script, a notebook or a test alike, and nothing that passes between
+    the processes can run code. A worker dies with its parent (killed,
     interrupted or ended by SIGTERM), so no orphan keeps computing.
     """
-    import pickle
+    import io
+    import json
     import subprocess
     import sys
     from concurrent.futures import ThreadPoolExecutor
@@ -339,11 +350,14 @@ def _in_workers(jobs: list, n_workers: int) -> list:
     shares = [jobs[k::n_workers] for k in range(n_workers)]
 
     def run(share):
-        proc = subprocess.run([sys.executable, "-c", _WORKER, str(os.getpid())], input=pickle.dumps(share),
+        payload = json.dumps([(rows, duration, n_mels, n_fft, hop, [None if p is None else str(p) for p in paths])
+                              for rows, duration, n_mels, n_fft, hop, paths in share], default=_plain)
+        proc = subprocess.run([sys.executable, "-c", _WORKER, str(os.getpid())], input=payload.encode(),
                               capture_output=True, env=env)
         if proc.returncode:
             raise RuntimeError(f"a spectrogram worker failed:\n{proc.stderr.decode(errors='replace')[-3000:]}")
-        return pickle.loads(proc.stdout)
+        stream = io.BytesIO(proc.stdout)
+        return [np.load(stream, allow_pickle=False) for _ in share]
 
     with ThreadPoolExecutor(n_workers) as threads:  # the threads only wait for their process
         results = list(threads.map(run, shares))
