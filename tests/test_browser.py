@@ -145,6 +145,7 @@ def lab(request, tmp_path_factory):
         _wait_js(driver, "return !!(window.jupyterapp && window.jupyterapp.shell"
                          " && document.querySelector('#jp-main-dock-panel'));",
                  "JupyterLab's page did not start", SERVER_START_S)
+        driver.execute_script("window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight();")
         _say(request.config, f"tests/test_browser.py: screenshots of the notebooks in {shots}")
         yield driver, base, shots
     finally:
@@ -209,18 +210,42 @@ const errors = outputs.filter(o => o.querySelector('[data-mime-type="application
     try {
       a.muted = true;
       await Promise.race([a.play(), new Promise((_, no) => setTimeout(() => no('play() did not start in 5 s'), 5000))]);
-      await new Promise(r => setTimeout(r, 600));
+      for (let waited = 0; a.currentTime === 0 && waited < 10000; waited += 100) {
+        await new Promise(r => setTimeout(r, 100));  // a busy machine may take a while to start playing
+      }
       played = a.currentTime;
       a.pause();
+      a.currentTime = 0;
+      a.muted = false;  // as the student finds it, in the screenshots
     } catch (e) { playError = String(e); }
     players.push({currentSrc: a.currentSrc, readyState: a.readyState, duration: a.duration,
                   error: a.error ? a.error.code : null, handler: a.hasAttribute('onerror'),
                   played, playError});
   }
   done({cells: node.querySelectorAll('.jp-Cell').length, outputs: outputs.length, images, players, errors,
-        height: node.querySelector('.jp-WindowedPanel-outer, .jp-Notebook').scrollHeight});
+        height: (node.querySelector('.jp-WindowedPanel-outer') || node.querySelector('.jp-Notebook')).scrollHeight});
 })().catch(e => done({fatal: String(e)}));
 """
+
+
+def _screenshots(driver, widget: str, height: int, stem: Path) -> None:
+    """The whole notebook in one picture (up to MAX_SCREENSHOT_PX tall), and each audio player's output."""
+    from selenium.webdriver.common.by import By
+
+    tall = min(height + 150, MAX_SCREENSHOT_PX)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1280, "height": tall, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        time.sleep(1.0)  # JupyterLab lays itself out again for the new size
+        driver.save_screenshot(f"{stem}.png")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    players = driver.find_elements(By.CSS_SELECTOR, f"#{widget} .jp-OutputArea-output audio")
+    for number, player in enumerate(players, 1):
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", player)
+        time.sleep(0.3)
+        cell = player.find_element(By.XPATH, "./ancestor::div[contains(@class, 'jp-Cell')][1]")
+        cell.screenshot(f"{stem}-player-{number}.png")
 
 
 def _outputs(nb: dict) -> list[dict]:
@@ -246,11 +271,7 @@ def test_notebook_as_committed_in_jupyterlab(lab, path):
     seen = driver.execute_async_script(_INSPECT, widget)
     assert "fatal" not in seen, f"{path.name}: {seen}"
 
-    height = min(seen["height"] + 200, MAX_SCREENSHOT_PX)
-    driver.set_window_size(1280, height)
-    time.sleep(1.0)
-    driver.save_screenshot(str(shots / f"{path.stem}.png"))
-    driver.set_window_size(1280, 1000)
+    _screenshots(driver, widget, seen["height"], shots / path.stem)
 
     assert seen["cells"] == len(nb["cells"]), f"{path.name}: {seen['cells']} of {len(nb['cells'])} cells in the page"
     assert seen["outputs"] == len(_outputs(nb)), \
