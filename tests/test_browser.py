@@ -45,10 +45,13 @@ MAX_SCREENSHOT_PX = 16000
 def _say(config, line: str) -> None:
     """Print a line in pytest's output even when output is captured."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
-    else:  # pragma: no cover - pytest without its terminal
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:  # pragma: no cover - pytest without its terminal
         print(line, file=sys.stderr)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.ensure_newline()
+        reporter.write_line(line)
 
 
 def _missing() -> str | None:
