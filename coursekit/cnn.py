@@ -57,6 +57,10 @@ def _import_tensorflow_quietly():
         os.dup2(devnull, 2)
         import keras
         import tensorflow
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(f"coursekit.cnn (chapters 04-05 and the mixtape) needs TensorFlow, and {exc.name} "
+                                  "is not installed: pip install 'coursekit[tensorflow]' "
+                                  "(on Colab, TensorFlow is already there)", name=exc.name) from exc
     finally:
         os.dup2(saved, 2)
         os.close(saved)
