@@ -130,7 +130,7 @@ def test_rows_follow_the_course_index_order(spark):
     perm = np.random.default_rng(0).permutation(12)
     model = SparkALS(factors=2, reg_param=0.05, alpha=5.0, iterations=15, spark=spark).fit(R[perm].tocsr())
     for row, user in enumerate(perm):
-        best = model.recommend(row, R[perm].tocsr(), n=1).ids[0]
+        best = model.recommend(row, R[perm].tocsr(), N=1).ids[0]
         assert (best < 4) == (user < 6), (row, user, best)
 
 
