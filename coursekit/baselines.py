@@ -86,7 +86,7 @@ class Random(Recommender):
     >>> import scipy.sparse as sp
     >>> R = sp.csr_matrix([[1, 0, 1, 0], [0, 1, 0, 0]])
     >>> Random(random_state=0).fit(R).recommend(0, R, N=2).ids.tolist()
-    [3, 1]
+    [1, 3]
     """
 
     def __init__(self, *, random_state=None):

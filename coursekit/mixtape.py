@@ -590,7 +590,7 @@ class DiscoverWeekly:
         """
         import time
 
-        from .evaluation import _split
+        from .evaluation import make_split
         from .text import CulturalVectors
 
         say = progress or (lambda message: None)
@@ -608,7 +608,7 @@ class DiscoverWeekly:
             if "text" in self.use else None
         last = world.n_weeks - 1
         listens = world.listens
-        val = _split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
+        val = make_split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
         cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
         prof_val = profiles(world, val.train.strength, self.culture_, cf_val.item_factors_, week=last)
         audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
@@ -621,7 +621,7 @@ class DiscoverWeekly:
                                                   use=self.use).fit(pairs, labels))
         self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); not cached
         # the final models see every observed week
-        self.split_ = _split(world, listens, listens.iloc[:0], world.n_weeks)
+        self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
         self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
         self.profile_ = profiles(world, self.train_.strength, self.culture_, self.cf_.item_factors_)
