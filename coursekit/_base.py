@@ -468,23 +468,21 @@ class Recommender(BaseEstimator):
         self.n_users_, self.n_items_ = R.shape
         return R
 
+    def _check_position(self, value, name: str, n: int, what: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer {what[:-1]} position, got {type(value).__name__}")
+        if not 0 <= value < n:
+            raise IndexError(f"{name} {value} is out of range: the model was fit on {n} {what} "
+                             f"(valid {'rows' if what == 'users' else 'columns'} 0..{n - 1})")
+        return int(value)
+
     def _check_userid(self, userid) -> int:
         self._check_fitted()
-        if isinstance(userid, bool) or not isinstance(userid, (int, np.integer)):
-            raise TypeError(f"userid must be an integer row position, got {type(userid).__name__}")
-        if not 0 <= userid < self.n_users_:
-            raise IndexError(f"userid {userid} is out of range: the model was fit on {self.n_users_} users "
-                             f"(valid rows 0..{self.n_users_ - 1})")
-        return int(userid)
+        return self._check_position(userid, "userid", self.n_users_, "users")
 
     def _check_itemid(self, itemid) -> int:
         self._check_fitted()
-        if isinstance(itemid, bool) or not isinstance(itemid, (int, np.integer)):
-            raise TypeError(f"itemid must be an integer column position, got {type(itemid).__name__}")
-        if not 0 <= itemid < self.n_items_:
-            raise IndexError(f"itemid {itemid} is out of range: the model was fit on {self.n_items_} items "
-                             f"(valid columns 0..{self.n_items_ - 1})")
-        return int(itemid)
+        return self._check_position(itemid, "itemid", self.n_items_, "items")
 
     def _rows_for(self, users: np.ndarray, user_items, single: bool) -> sp.csr_matrix:
         """The played rows of ``users``: ``user_items`` is the full matrix or just their rows."""

@@ -261,6 +261,16 @@ class _LeastSquaresModel(FactorRecommender):
     ``regularization`` and ``use_biases``.
     """
 
+    def _hyperparameters(self):
+        """The checked (factors, regularization, alpha, iterations, dtype)."""
+        return (
+            check_int(self.factors, "factors", minimum=1),
+            _check_number(self.regularization, "regularization", positive=True),
+            _check_number(self.alpha, "alpha"),
+            check_int(self.iterations, "iterations", minimum=1),
+            _check_dtype(self.dtype),
+        )
+
     def recalculate_user(self, user_row) -> UserVector:
         """The vector of a new user from their row, without refitting.
 
@@ -425,12 +435,8 @@ class ALS(_LeastSquaresModel):
         ALS
             The fitted estimator.
         """
-        f = check_int(self.factors, "factors", minimum=1)
-        lam = _check_number(self.regularization, "regularization", positive=True)
-        alpha = _check_number(self.alpha, "alpha")
-        iterations = check_int(self.iterations, "iterations", minimum=1)
+        f, lam, alpha, iterations, dtype = self._hyperparameters()
         use_biases = bool(self.use_biases)
-        dtype = _check_dtype(self.dtype)
         R = check_user_items(user_items)
         n_users, n_items = R.shape
         rng = np.random.default_rng(self.random_state)
@@ -560,11 +566,7 @@ class ImplicitALS(_LeastSquaresModel):
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
-        f = check_int(self.factors, "factors", minimum=1)
-        lam = _check_number(self.regularization, "regularization", positive=True)
-        alpha = _check_number(self.alpha, "alpha")
-        iterations = check_int(self.iterations, "iterations", minimum=1)
-        dtype = _check_dtype(self.dtype)
+        f, lam, alpha, iterations, dtype = self._hyperparameters()
         R = check_user_items(user_items)
         C = implicit_confidence(R, alpha)
         self.loss_history_ = []

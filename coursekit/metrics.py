@@ -1,4 +1,4 @@
-"""Honest evaluation of top-k recommendations, and the baselines to beat.
+"""Honest evaluation of top-k recommendations, and of recommending new releases (cold start).
 
 Every ranking metric here takes
 

@@ -607,9 +607,10 @@ class SparkALS(FactorRecommender):
             if shape[0] < found[0] or shape[1] < found[1]:
                 raise ValueError(f"shape {shape} is too small for the ids, which need at least {found}")
             return df, None, None, shape, None
+        hint = "; convert a users x items array with scipy.sparse.csr_matrix(interactions)" if np.ndim(data) == 2 else ""
         raise TypeError(
             f"interactions must be a scipy.sparse CSR matrix, a pandas DataFrame, a Parquet folder or a "
-            f"Spark DataFrame, got {type(data).__name__}"
+            f"Spark DataFrame, got {type(data).__name__}{hint}"
         )
 
 

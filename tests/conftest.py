@@ -1,3 +1,5 @@
+"""Fixtures shared by the test modules (test modules never import each other)."""
+
 import os
 
 import pytest
@@ -11,3 +13,20 @@ def tiny():
     from coursekit.world import generate_world
 
     return generate_world("tiny")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for every test that needs one (skipped without pyspark or Java)."""
+    pytest.importorskip("pyspark")
+    from coursekit.scale import check_java, spark_session
+
+    try:
+        check_java()
+    except RuntimeError as err:
+        pytest.skip(f"no Java for Spark: {err}")
+    # the quick JIT only: small fits start sooner
+    session = spark_session("local[2]", memory="512m", app_name="coursekit-tests",
+                            java_options="-XX:TieredStopAtLevel=1")
+    yield session
+    session.stop()

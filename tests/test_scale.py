@@ -21,15 +21,6 @@ FLOAT32_TOL = 1e-4
 
 
 @pytest.fixture(scope="session")
-def spark():
-    # the quick JIT only: small fits start sooner
-    session = spark_session("local[2]", memory="512m", app_name="coursekit-tests",
-                            java_options="-XX:TieredStopAtLevel=1")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="session")
 def tiny_split(tiny):
     world, truth = tiny
     return next_week_split(world, truth)
