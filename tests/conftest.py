@@ -30,3 +30,14 @@ def spark():
                             java_options="-XX:TieredStopAtLevel=1")
     yield session
     session.stop()
+
+
+# Tests that take more than a few seconds: Spark, TensorFlow, whole mixtapes and notebooks.
+# They run by default; `pytest -m "not slow"` leaves them out for a quick check.
+_SLOW_MODULES = {"test_cnn.py", "test_mixtape.py", "test_real_data_notebooks.py", "test_exercises.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()) or item.path.name in _SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
