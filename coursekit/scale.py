@@ -416,14 +416,28 @@ def save_parquet(user_items, path, *, spark) -> Path:
         A users × items matrix, or a frame with integer columns ``user``, ``item``
         and a ``rating`` column (ids are written as they are).
     path : path-like
-        Folder to write (replaced if it exists).
+        Folder to write. An existing folder is replaced only if it holds nothing
+        but Spark's Parquet output (``part-*``, ``_SUCCESS`` and their ``.crc``
+        files); anything else is an error, so no file of yours is deleted.
     spark : pyspark.sql.SparkSession
 
     Returns
     -------
     pathlib.Path
         The folder, ready for ``SparkALS().fit(path)``.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is a file, or a folder that holds other files.
     """
+    folder = Path(path)
+    if folder.exists():
+        others = [p.name for p in folder.iterdir()] if folder.is_dir() else [folder.name]
+        others = [n for n in others if not (n.lstrip(".").startswith(("part-", "_SUCCESS")))]
+        if not folder.is_dir() or others:
+            raise ValueError(f"save_parquet would replace {folder}, which holds files Spark did not write "
+                             f"(e.g. {others[:3]}); choose a new folder or empty this one yourself")
     frame = user_items if isinstance(user_items, pd.DataFrame) else interactions_frame(user_items)
     missing = {"user", "item", "rating"} - set(frame.columns)
     if missing:

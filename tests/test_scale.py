@@ -157,6 +157,13 @@ def test_parquet_path_gives_the_same_model(spark, tiny_split, tmp_path):
     assert from_files.item_factors_ == pytest.approx(from_matrix.item_factors_, abs=FLOAT32_TOL)
     # without a shape, the largest ids + 1
     assert SparkALS(**{**params, "iterations": 1}).fit(str(folder)).item_factors_.shape[0] == R.indices.max() + 1
+    # Spark's own output may be replaced; a folder with anything else in it may not
+    assert save_parquet(R[:5], folder, spark=spark) == folder
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "chapter1.tex").write_text("mine")
+    with pytest.raises(ValueError, match=r"thesis, which holds files Spark did not write.*chapter1.tex"):
+        save_parquet(R, tmp_path / "thesis", spark=spark)
+    assert (tmp_path / "thesis" / "chapter1.tex").read_text() == "mine"
 
 
 # ----------------------------------------------------------------- bad input
