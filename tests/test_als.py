@@ -9,6 +9,7 @@ from coursekit.als import (
     ImplicitALS,
     Recommendations,
     _half_step,
+    _half_step_cg,
     _initial_factors,
     _objective,
     _RowBlocks,
@@ -367,3 +368,31 @@ def test_fold_in_reproduces_an_items_fitted_vector():
     assert Y == pytest.approx(model.item_factors_[[3, 7]], abs=1e-8)
     with pytest.raises(ValueError, match=r"item_columns has shape \(10, 1\) but \(40, 1\)"):
         model.fold_in_items(R[:10, [3]])
+
+
+# ------------------------------------------------------------- conjugate gradient
+
+
+@pytest.mark.parametrize("use_biases", [True, False])
+def test_cg_with_as_many_steps_as_unknowns_is_the_exact_step(use_biases):
+    R = random_interactions(seed=3)
+    rng = np.random.default_rng(0)
+    Y, bi = rng.normal(size=(20, 4)), rng.normal(size=20) * use_biases
+    Z0, b0 = rng.normal(size=(30, 4)), rng.normal(size=30)  # any start
+    exact = _half_step(_RowBlocks(R), Y, bi, 2.0, 0.5, use_biases)
+    d = 4 + use_biases  # CG solves a d x d system in d steps (in exact arithmetic)
+    cg = _half_step_cg(_RowBlocks(R), Y, bi, 2.0, 0.5, use_biases, Z0, b0, d)
+    np.testing.assert_allclose(cg[0], exact[0], atol=1e-8)
+    np.testing.assert_allclose(cg[1], exact[1], atol=1e-8)
+    few = _half_step_cg(_RowBlocks(R), Y, bi, 2.0, 0.5, use_biases, Z0, b0, 1)
+    assert np.abs(few[0] - exact[0]).max() > 1e-3  # one step is not the solution: the test can fail
+
+
+def test_cg_solver_reaches_about_the_exact_objective():
+    R = random_interactions(60, 40, seed=4)
+    kwargs = dict(factors=6, regularization=1.0, alpha=2.0, iterations=12, random_state=0)
+    exact = ALS(**kwargs).fit(R)
+    cg = ALS(solver="cg", **kwargs).fit(R)
+    assert cg.loss_history_[-1] == pytest.approx(exact.loss_history_[-1], rel=0.01)
+    with pytest.raises(ValueError, match="solver must be 'exact' or 'cg'"):
+        ALS(solver="lu").fit(R)
