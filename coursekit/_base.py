@@ -77,8 +77,9 @@ def check_int(value, name: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'s' * (n != 1)}"
+def _count(n: int, what: str, after: str = "") -> str:
+    """``3 NaN values``, ``1 value above 1e12``."""
+    return f"{n} {what}{'s' * (n != 1)}{after}"
 
 
 def check_user_items(user_items, *, name: str = "user_items", n_users: int | None = None,
@@ -152,10 +153,12 @@ def check_user_items(user_items, *, name: str = "user_items", n_users: int | Non
     R.sum_duplicates()  # also sorts the indices
     r = R.data
     problems = []
-    for count, what in ((int(np.isnan(r).sum()), "NaN value"), (int(np.isinf(r).sum()), "infinite value"),
-                        (int((r < 0).sum()), "negative value"), (int((r > MAX_STRENGTH).sum()), "value above 1e12")):
+    for count, what, after in ((int(np.isnan(r).sum()), "NaN value", ""),
+                               (int(np.isinf(r).sum()), "infinite value", ""),
+                               (int((r < 0).sum()), "negative value", ""),
+                               (int((r > MAX_STRENGTH).sum()), "value", " above 1e12")):
         if count:
-            problems.append(_count(count, what))
+            problems.append(_count(count, what, after))
     if problems:
         raise ValueError(f"{name} must hold finite interaction strengths 0 <= r_ui <= 1e12, but it has "
                          + ", ".join(problems))

@@ -138,6 +138,18 @@ def _augment(F: np.ndarray, use_biases: bool) -> np.ndarray:
     return A
 
 
+def _shared_system(F: np.ndarray, o: np.ndarray, lam: float, use_biases: bool):
+    """What every row of a half-step shares: A = [F, 1] (+ a zero padding row), o (+ 0), G = AᵀA + λD."""
+    f = F.shape[1]
+    A = _augment(F, use_biases)
+    o_ext = np.zeros(A.shape[0])
+    if use_biases:
+        o_ext[:-1] = o
+    G = A.T @ A  # once per half-step; the bias coordinate is not regularised (D = diag(1, …, 1, 0))
+    G[np.arange(f), np.arange(f)] += lam
+    return A, o_ext, G
+
+
 def _half_step(
     plan: _RowBlocks, F: np.ndarray, o: np.ndarray, alpha: float, lam: float, use_biases: bool, dtype=np.float64
 ):
@@ -162,14 +174,8 @@ def _half_step(
     without biases).
     """
     f = F.shape[1]
-    A = _augment(F, use_biases)  # A = [F, 1] (+ an all-zero padding row)
+    A, o_ext, G = _shared_system(F, o, lam, use_biases)
     d = A.shape[1]
-    o_ext = np.zeros(A.shape[0])
-    if use_biases:
-        o_ext[:-1] = o
-    # G = AᵀA + λD, once per half-step; the bias coordinate is not regularised
-    G = A.T @ A
-    G[np.arange(f), np.arange(f)] += lam
     L_inv = np.linalg.inv(np.linalg.cholesky(G))  # G = LLᵀ
     A_tilde = (A @ L_inv.T).astype(dtype, copy=False)  # rows ã_i = L⁻¹a_i; the padding row stays 0
     # Σ over all items of c_ui (p_ui − o_i) a_i with c = 1, p = 0 is −Aᵀo
@@ -220,13 +226,8 @@ def _half_step_cg(plan: _RowBlocks, F: np.ndarray, o: np.ndarray, alpha: float, 
     does 3). Returns ``(Z, b)`` as :func:`_half_step`.
     """
     f = F.shape[1]
-    A = _augment(F, use_biases)
+    A, o_ext, G = _shared_system(F, o, lam, use_biases)
     d = A.shape[1]
-    o_ext = np.zeros(A.shape[0])
-    if use_biases:
-        o_ext[:-1] = o
-    G = A.T @ A
-    G[np.arange(f), np.arange(f)] += lam
     A = A.astype(dtype, copy=False)
     G = G.astype(dtype)
     b_base = (-(A.T @ o_ext.astype(dtype))).astype(dtype)  # Aᵀ C (p − o) over the unplayed items: −Aᵀo
