@@ -24,7 +24,6 @@ come from :func:`coursekit.evaluation.recommend_all`.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from ._base import check_int, check_user_items, score_users, top_n
@@ -524,7 +523,7 @@ def listener_auc(scores: np.ndarray, affinity: np.ndarray, *, top_share: float =
 
 
 def cold_start_table(scores: dict, affinity: np.ndarray, *, k: int = 10, top_share: float = 0.1,
-                     random_state: int = 0) -> pd.DataFrame:
+                     random_state: int = 0) -> "pandas.DataFrame":
     """Rank held-out tracks for every user; judge against the true affinities.
 
     For each user, the relevant tracks are the ``top_share`` of held-out
@@ -553,6 +552,8 @@ def cold_start_table(scores: dict, affinity: np.ndarray, *, k: int = 10, top_sha
         ``precision@k``, and ``listener AUC`` (per track: finding the users
         who will love it, mean over tracks).
     """
+    import pandas as pd
+
     k = check_int(k, "k")
     A = _check_scores(affinity, "affinity")
     relevant = _top_share(A, top_share)
