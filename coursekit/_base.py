@@ -519,8 +519,9 @@ class Recommender(BaseEstimator):
             Row(s) of the training matrix.
         user_items : scipy.sparse.csr_matrix
             The full users x items matrix, or just the rows of ``userid`` (in its
-            order, as implicit takes them); its non-zeros are what each user
-            already played.
+            order, as implicit takes them; with as many ``userid`` as the model
+            has users, a matrix of that height is read as the full matrix); its
+            non-zeros are what each user already played.
         N : int, optional
             How many items to return.
         filter_already_liked_items : bool, optional
