@@ -1,11 +1,8 @@
 """Fixtures shared by the test modules (test modules never import each other)."""
 
-import os
-
 import pytest
 
-# Never write into the user's real cache from the tests.
-os.environ.setdefault("COURSEKIT_DATA", os.path.join(os.path.dirname(__file__), "..", ".cache", "test-data"))
+# COURSEKIT_DATA (never the user's real cache) is set by the repository's conftest.py.
 
 
 @pytest.fixture(scope="session")
