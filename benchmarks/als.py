@@ -19,7 +19,7 @@ not implicit's C++ scratch space).
 100k tracks, ~17M user-track pairs; generated on first use, ~3 min): implicit
 fits all of it for ``--large-iterations`` sweeps, top-30 recommendations are
 computed for every user in batches with a progress bar
-(:func:`coursekit.metrics.recommend_all`), and the from-scratch ALS and
+(:func:`coursekit.evaluation.recommend_all`), and the from-scratch ALS and
 implicit are timed per sweep on a random subset of users with at least
 ``--subset-nnz`` non-zeros. There "peak MB" is the process's peak resident set
 during each step (Linux ``VmHWM``, reset before the step: everything, including
@@ -30,19 +30,15 @@ once each (the loss after each sweep is not counted in the sweep time).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from coursekit.als import ALS, ImplicitALS  # noqa: E402
+from coursekit.als import ALS, ImplicitALS
 
 
 def synthetic(n_users: int, n_items: int, nnz: int, seed: int = 0) -> sp.csr_matrix:
@@ -162,7 +158,7 @@ def large_world(args) -> None:
     """The scaling check on the large world; prints two tables."""
     from coursekit.datasets import load_world
     from coursekit.feedback import build_feedback
-    from coursekit.metrics import recommend_all
+    from coursekit.evaluation import recommend_all
 
     steps, sweeps = [], []
     start = time.perf_counter()

@@ -52,6 +52,9 @@ def main(argv=None) -> int:
 
     start, cpu = time.perf_counter(), time.process_time()
     from coursekit import audio, cnn
+    from coursekit.evaluation import cold_start_split
+    from coursekit.metrics import cold_start_table
+    from coursekit.similarity import unit_rows
     from coursekit.als import ALS
     from coursekit.datasets import load_truth, load_world
     from coursekit.feedback import build_feedback
@@ -65,8 +68,8 @@ def main(argv=None) -> int:
           f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
           f"{'GPU: ' + ', '.join(g.name for g in gpus) if gpus else 'no GPU'}")
     world, truth = load_world(args.size), load_truth(args.size)
-    split = cnn.cold_start_split(world, artist_share=args.artist_share, track_share=args.track_share,
-                                 n_train=args.n_train, random_state=args.seed)
+    split = cold_start_split(world, artist_share=args.artist_share, track_share=args.track_share,
+                             n_train=args.n_train, random_state=args.seed)
     train, held = np.flatnonzero(split.train), np.flatnonzero(split.heldout)
     print(f"{args.size} world: {len(world.tracks)} tracks; training on {train.size}, held out {held.size} "
           f"({split.heldout_artist.sum()} of them by {len(set(world.tracks['artist_id'][split.heldout_artist]))} "
@@ -96,7 +99,7 @@ def main(argv=None) -> int:
     X_train, X_held = mels[: train.size], mels[train.size:]
 
     full = build_feedback(world.listens, users=world.users["user_id"], tracks=world.tracks["track_id"])
-    Y_true = cnn.fold_in_items(als, full.scaled[:, held])  # what CF says once the listens are in
+    Y_true = als.fold_in_items(full.scaled[:, held])  # what CF says once the listens are in
     model = cnn.AudioCNN(epochs=args.epochs, random_state=args.seed)
     t = clock()
     model.fit(X_train, als.item_factors_[train])
@@ -117,8 +120,8 @@ def main(argv=None) -> int:
     users = np.arange(len(world.users))
     affinity = truth.affinity(users, held)  # evaluation only
     genre = world.tracks["genre"].to_numpy()
-    unit_train = cnn.unit_rows(als.item_factors_[train])
-    genre_mean = {g: cnn.unit_rows(unit_train[genre[train] == g].mean(axis=0)) for g in np.unique(genre[train])}
+    unit_train = unit_rows(als.item_factors_[train])
+    genre_mean = {g: unit_rows(unit_train[genre[train] == g].mean(axis=0)) for g in np.unique(genre[train])}
     Y_genre = np.array([genre_mean[g] for g in genre[held]])
     rng = np.random.default_rng(args.seed)
     scores = {
@@ -128,16 +131,16 @@ def main(argv=None) -> int:
         "genre mean vector (metadata)": X @ Y_genre.T,
         "CF after the listens (ceiling)": X @ Y_true.T,
     }
-    table = cnn.cold_start_table(scores, affinity, k=args.k, random_state=args.seed)
+    table = cold_start_table(scores, affinity, k=args.k, random_state=args.seed)
     print(f"\ncold start: {held.size} held-out tracks ranked for {len(users)} users "
           f"(relevant: each user's top 10 % by true affinity)")
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
         print(table.to_string())
 
     known = split.listeners[held] >= 10  # a folded-in vector is only trustworthy with some listeners
-    cos = {"CNN (audio)": np.sum(Y_hat * cnn.unit_rows(Y_true), axis=1),
-           "genre mean vector": np.sum(Y_genre * cnn.unit_rows(Y_true), axis=1),
-           "random direction": np.sum(cnn.unit_rows(rng.normal(size=Y_true.shape)) * cnn.unit_rows(Y_true), axis=1)}
+    cos = {"CNN (audio)": np.sum(Y_hat * unit_rows(Y_true), axis=1),
+           "genre mean vector": np.sum(Y_genre * unit_rows(Y_true), axis=1),
+           "random direction": np.sum(unit_rows(rng.normal(size=Y_true.shape)) * unit_rows(Y_true), axis=1)}
     groups = {"single held-out tracks": known & ~split.heldout_artist[held],
               "tracks of held-out artists": known & split.heldout_artist[held], "all": known}
     cos_table = pd.DataFrame({g: {name: float(c[m].mean()) for name, c in cos.items()} for g, m in groups.items()})

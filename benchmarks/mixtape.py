@@ -52,7 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coursekit.datasets import load_truth, load_world  # noqa: E402
 from coursekit.evaluation import next_week_split  # noqa: E402
-from coursekit.metrics import RandomRecommender, hit_rate_at_k  # noqa: E402
+from coursekit.baselines import Random  # noqa: E402
+from coursekit.metrics import hit_rate_at_k  # noqa: E402
 from coursekit.mixtape import SIGNALS, DiscoverWeekly  # noqa: E402
 
 BATCH_BUDGET_S = {"small": 10.0}
@@ -142,7 +143,7 @@ def rankings_of(world, truth, model, seed: int) -> dict:
            "blend, no reserved slots": unreserved.recommend(ordered=False)}
     for name in ("cf", "text", "audio", "popularity"):
         out[name] = model.recommend(model=name, ordered=False)
-    out["random"] = split.recommend(RandomRecommender(random_state=seed).fit(split.train.preference), model.n)
+    out["random"] = split.recommend(Random(random_state=seed).fit(split.train.preference), model.n)
     return out
 
 

@@ -61,7 +61,6 @@ import numpy as np
 import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
 SAVED = ROOT / "coursekit" / "data" / "scaling.json"  # package data: coursekit.notebook.saved_results("scaling")
 ALPHA, LAMBDA = 5.0, 10.0  # chapter 01's α; chapter 02's λ (Spark gets the matching regParam)

@@ -34,17 +34,18 @@ the same attributes and methods.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from coursekit.similarity import cosine_neighbours
+from ._base import FactorRecommender, Recommendations, check_int, check_user_items, progress_bar
 
 __all__ = [
     "ALS",
     "ImplicitALS",
     "Recommendations",
+    "UserVector",
     "check_user_items",
     "fit_implicit",
     "implicit_confidence",
@@ -57,79 +58,6 @@ _BLOCK_ROWS = 2048
 
 
 # --------------------------------------------------------------------------- input
-
-
-def check_user_items(user_items, *, name: str = "user_items") -> sp.csr_matrix:
-    """Check an interaction matrix and return it as a float64 CSR matrix.
-
-    Parameters
-    ----------
-    user_items : scipy.sparse.csr_matrix or csr_array, shape (n_users, n_items)
-        Interaction strengths ``r_ui ≥ 0``, users in rows, items in columns.
-    name : str, optional
-        What to call the matrix in error messages.
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix
-        A copy with float64 values, sorted indices and duplicates summed (the
-        input is never modified).
-
-    Raises
-    ------
-    TypeError
-        If the input is dense, not a matrix, or a sparse matrix in another
-        format; the message says how to convert it.
-    ValueError
-        If it holds NaN, infinite or negative values (the message counts them).
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> check_user_items(sp.csr_matrix(np.eye(2))).shape
-    (2, 2)
-    """
-    if not sp.issparse(user_items):
-        shape = getattr(user_items, "shape", None)
-        given = type(user_items).__name__ + (f" of shape {shape}" if shape is not None else "")
-        raise TypeError(
-            f"{name} must be a scipy.sparse CSR matrix (users x items), got a dense {given}; "
-            f"convert it with scipy.sparse.csr_matrix({name})"
-        )
-    if user_items.format != "csr":
-        raise TypeError(
-            f"{name} must be a scipy.sparse CSR matrix (users x items), got a "
-            f"{user_items.format.upper()} {type(user_items).__name__}; convert it with {name}.tocsr()"
-        )
-    if user_items.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (users x items), got {user_items.ndim}-D")
-    if not (np.issubdtype(user_items.dtype, np.number) or user_items.dtype == bool):
-        raise TypeError(f"{name} must hold numbers, got dtype {user_items.dtype}")
-    R = sp.csr_matrix(user_items, dtype=np.float64, copy=True)
-    R.sum_duplicates()  # also sorts the indices
-    r = R.data
-    problems = []
-    n_nan = int(np.isnan(r).sum())
-    n_inf = int(np.isinf(r).sum())
-    n_neg = int((r < 0).sum())
-    if n_nan:
-        problems.append(f"{n_nan} NaN value{'s' * (n_nan != 1)}")
-    if n_inf:
-        problems.append(f"{n_inf} infinite value{'s' * (n_inf != 1)}")
-    if n_neg:
-        problems.append(f"{n_neg} negative value{'s' * (n_neg != 1)}")
-    if problems:
-        raise ValueError(
-            f"{name} must hold finite interaction strengths r_ui >= 0, but it has "
-            + ", ".join(problems)
-        )
-    return R
-
-
-def _check_int(value, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_number(value, name: str, *, positive: bool = False) -> float:
@@ -210,6 +138,18 @@ def _augment(F: np.ndarray, use_biases: bool) -> np.ndarray:
     return A
 
 
+def _shared_system(F: np.ndarray, o: np.ndarray, lam: float, use_biases: bool):
+    """What every row of a half-step shares: A = [F, 1] (+ a zero padding row), o (+ 0), G = AᵀA + λD."""
+    f = F.shape[1]
+    A = _augment(F, use_biases)
+    o_ext = np.zeros(A.shape[0])
+    if use_biases:
+        o_ext[:-1] = o
+    G = A.T @ A  # once per half-step; the bias coordinate is not regularised (D = diag(1, …, 1, 0))
+    G[np.arange(f), np.arange(f)] += lam
+    return A, o_ext, G
+
+
 def _half_step(
     plan: _RowBlocks, F: np.ndarray, o: np.ndarray, alpha: float, lam: float, use_biases: bool, dtype=np.float64
 ):
@@ -234,14 +174,8 @@ def _half_step(
     without biases).
     """
     f = F.shape[1]
-    A = _augment(F, use_biases)  # A = [F, 1] (+ an all-zero padding row)
+    A, o_ext, G = _shared_system(F, o, lam, use_biases)
     d = A.shape[1]
-    o_ext = np.zeros(A.shape[0])
-    if use_biases:
-        o_ext[:-1] = o
-    # G = AᵀA + λD, once per half-step; the bias coordinate is not regularised
-    G = A.T @ A
-    G[np.arange(f), np.arange(f)] += lam
     L_inv = np.linalg.inv(np.linalg.cholesky(G))  # G = LLᵀ
     A_tilde = (A @ L_inv.T).astype(dtype, copy=False)  # rows ã_i = L⁻¹a_i; the padding row stays 0
     # Σ over all items of c_ui (p_ui − o_i) a_i with c = 1, p = 0 is −Aᵀo
@@ -280,6 +214,60 @@ def _half_step(
     return Z, np.zeros(plan.n_rows)
 
 
+def _half_step_cg(plan: _RowBlocks, F: np.ndarray, o: np.ndarray, alpha: float, lam: float, use_biases: bool,
+                  Z0: np.ndarray, b0: np.ndarray, steps: int, dtype=np.float64):
+    """A few conjugate-gradient steps on the systems of :func:`_half_step`, from the previous solution.
+
+    The same systems (G + Aᵀ(C_u − I)A) z_u = AᵀC_u(p_u − o) as the exact step,
+    but instead of forming and factorising each d x d matrix (O(n_u·d²) per row),
+    CG needs only products M_u v = Gv + Σ_{i played} (c_ui − 1) a_i (a_iᵀv)
+    (O(n_u·d) per row). Started from last sweep's z_u, a few steps are nearly
+    as good as the exact solve (Takács, Pilászy & Tikk 2011; implicit's default
+    does 3). Returns ``(Z, b)`` as :func:`_half_step`.
+    """
+    f = F.shape[1]
+    A, o_ext, G = _shared_system(F, o, lam, use_biases)
+    d = A.shape[1]
+    A = A.astype(dtype, copy=False)
+    G = G.astype(dtype)
+    b_base = (-(A.T @ o_ext.astype(dtype))).astype(dtype)  # Aᵀ C (p − o) over the unplayed items: −Aᵀo
+    o_ext = o_ext.astype(dtype)
+    Z_prev = np.column_stack([Z0, b0]) if use_biases else Z0
+    Z = np.empty((plan.n_rows, d))
+    for rows, cols, r in plan.blocks:
+        z = Z_prev[rows].astype(dtype)
+        if cols.shape[1] == 0:  # no interactions: G z = −Aᵀo, solved exactly
+            Z[rows] = np.linalg.solve(G, b_base)
+            continue
+        T = A[cols]  # a_i of the row's played items (padding: the zero row)
+        w = (alpha * r).astype(dtype, copy=False)  # c_ui − 1
+        p = (r > 0).astype(dtype)
+        coef = p + w * (p - o_ext[cols])
+        b = np.matmul(coef[:, None, :], T)[:, 0, :] + b_base
+
+        def product(v):  # M_u v for every row of the block
+            t = np.matmul(T, v[:, :, None])[:, :, 0] * w
+            return v @ G + np.matmul(t[:, None, :], T)[:, 0, :]
+
+        res = b - product(z)
+        direction = res.copy()
+        rs = np.einsum("nd,nd->n", res, res)
+        for _ in range(steps):
+            Md = product(direction)
+            dMd = np.einsum("nd,nd->n", direction, Md)
+            step = np.divide(rs, dMd, out=np.zeros_like(rs), where=dMd > 0)
+            z += step[:, None] * direction
+            res -= step[:, None] * Md
+            rs_new = np.einsum("nd,nd->n", res, res)
+            beta = np.divide(rs_new, rs, out=np.zeros_like(rs), where=rs > 0)
+            direction = res + beta[:, None] * direction
+            rs = rs_new
+        Z[rows] = z
+    if use_biases:
+        return Z[:, :f].copy(), Z[:, f].copy()
+    return Z, np.zeros(plan.n_rows)
+
+
 def _objective(R: sp.csr_matrix, alpha, lam, X, beta_u, Y, beta_i, use_biases) -> float:
     """The full objective L over all users x items, without forming a dense matrix.
 
@@ -311,223 +299,39 @@ def _objective(R: sp.csr_matrix, alpha, lam, X, beta_u, Y, beta_i, use_biases) -
 # --------------------------------------------------------------- shared behaviour
 
 
-@dataclass(frozen=True)
-class Recommendations:
-    """Top-n items for one user.
-
-    Unpacks like implicit's result: ``ids, scores = model.recommend(...)``.
+class UserVector(NamedTuple):
+    """A user's vector and bias, from :meth:`ALS.recalculate_user`.
 
     Attributes
     ----------
-    ids : numpy.ndarray of int, shape (n,)
-        Item indices, best first.
-    scores : numpy.ndarray of float, shape (n,)
-        The model's predicted preference s_ui for each item or, when
-        ``fallback`` is true, the item's popularity (number of training users).
-    fallback : bool
-        True when the user had no interactions, so the items are the popularity
-        ranking rather than the model's.
+    factors : numpy.ndarray, shape (factors,)
+        x_u.
+    bias : float
+        β_u (0.0 for a model without biases).
     """
 
-    ids: np.ndarray
-    scores: np.ndarray
-    fallback: bool = False
-
-    def __iter__(self):
-        return iter((self.ids, self.scores))
+    factors: np.ndarray
+    bias: float
 
 
-class _FactorModel:
-    """Recommendation methods shared by :class:`ALS` and :class:`ImplicitALS`.
+class _LeastSquaresModel(FactorRecommender):
+    """What :class:`ALS` and :class:`ImplicitALS` share beyond the contract: the exact half-step.
 
-    Needs ``user_factors_``, ``item_factors_``, ``user_biases_``, ``item_biases_``,
-    ``item_popularity_``, ``_user_counts`` and the hyperparameters ``alpha``,
+    Needs the fitted factors and biases and the hyperparameters ``alpha``,
     ``regularization`` and ``use_biases``.
     """
 
-    def _check_fitted(self):
-        if getattr(self, "user_factors_", None) is None:
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit(user_items) first")
-
-    def _remember_training(self, R: sp.csr_matrix):
-        positive = R.data > 0
-        rows = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
-        self._user_counts = np.bincount(rows[positive], minlength=R.shape[0])
-        self.item_popularity_ = np.bincount(R.indices[positive], minlength=R.shape[1]).astype(np.float64)
-
-    @property
-    def n_users_(self) -> int:
-        self._check_fitted()
-        return self.user_factors_.shape[0]
-
-    @property
-    def n_items_(self) -> int:
-        self._check_fitted()
-        return self.item_factors_.shape[0]
-
-    def _check_user_id(self, user_id) -> int:
-        n_users = self.n_users_
-        if isinstance(user_id, bool) or not isinstance(user_id, (int, np.integer)):
-            raise TypeError(f"user_id must be an integer, got {type(user_id).__name__}")
-        if not 0 <= user_id < n_users:
-            raise IndexError(
-                f"user_id {user_id} is out of range: the model was fit on {n_users} users "
-                f"(valid ids 0..{n_users - 1})"
-            )
-        return int(user_id)
-
-    def _check_item_id(self, item_id) -> int:
-        n_items = self.n_items_
-        if isinstance(item_id, bool) or not isinstance(item_id, (int, np.integer)):
-            raise TypeError(f"item_id must be an integer, got {type(item_id).__name__}")
-        if not 0 <= item_id < n_items:
-            raise IndexError(
-                f"item_id {item_id} is out of range: the model was fit on {n_items} items "
-                f"(valid ids 0..{n_items - 1})"
-            )
-        return int(item_id)
-
-    def _check_columns(self, R: sp.csr_matrix, name: str):
-        n_users, n_items = self.n_users_, self.n_items_
-        if R.shape[1] != n_items:
-            hint = ""
-            if R.shape == (n_items, n_users):
-                hint = f"; it looks like items x users: pass {name}.T.tocsr()"
-            raise ValueError(
-                f"{name} has {R.shape[1]} columns but the model was fit on {n_items} items "
-                f"(expected users x items, got shape {R.shape}){hint}"
-            )
-
-    def _user_row(self, user_id: int, user_items) -> sp.csr_matrix:
-        R = check_user_items(user_items)
-        self._check_columns(R, "user_items")
-        if R.shape[0] == 1:
-            return R
-        if R.shape[0] == self.n_users_:
-            return R[user_id]
-        raise ValueError(
-            f"user_items must be the user's own row (1 x {self.n_items_}) or the full "
-            f"matrix ({self.n_users_} x {self.n_items_}), got shape {R.shape}"
+    def _hyperparameters(self):
+        """The checked (factors, regularization, alpha, iterations, dtype)."""
+        return (
+            check_int(self.factors, "factors", minimum=1),
+            _check_number(self.regularization, "regularization", positive=True),
+            _check_number(self.alpha, "alpha"),
+            check_int(self.iterations, "iterations", minimum=1),
+            _check_dtype(self.dtype),
         )
 
-    def predict(self, user_ids, item_ids=None) -> np.ndarray:
-        """Predicted preference s_ui = x_uᵀy_i + β_u + β_i.
-
-        Parameters
-        ----------
-        user_ids : int or array_like of int
-            Users to score.
-        item_ids : array_like of int, optional
-            If given, score the pairs ``(user_ids[k], item_ids[k])`` (same length);
-            otherwise score every item for every user.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape (n_items,) for one user, (len(user_ids), n_items) for several,
-            or (len(user_ids),) for pairs.
-        """
-        self._check_fitted()
-        X, Y = self.user_factors_, self.item_factors_
-        u = np.asarray(user_ids)
-        if u.size and (u.min() < 0 or u.max() >= len(X)):
-            raise IndexError(f"user ids must lie in 0..{len(X) - 1}, got {u.min()}..{u.max()}")
-        if item_ids is None:
-            return X[u] @ Y.T + self.user_biases_[u][..., None] + self.item_biases_
-        i = np.asarray(item_ids)
-        if i.size and (i.min() < 0 or i.max() >= len(Y)):
-            raise IndexError(f"item ids must lie in 0..{len(Y) - 1}, got {i.min()}..{i.max()}")
-        return np.einsum("...f,...f->...", X[u], Y[i]) + self.user_biases_[u] + self.item_biases_[i]
-
-    def recommend(self, user_id, user_items, *, n: int = 10, filter_already_liked: bool = True) -> Recommendations:
-        """The user's top-n items, best first (like ``implicit``'s ``recommend``).
-
-        Parameters
-        ----------
-        user_id : int
-            Row of the training matrix.
-        user_items : scipy.sparse.csr_matrix
-            The user's own row (1 x n_items) or the full users x items matrix; its
-            non-zeros are what the user already played.
-        n : int, optional
-            How many items to return (fewer if fewer are left after filtering).
-        filter_already_liked : bool, optional
-            Leave out items the user already played.
-
-        Returns
-        -------
-        Recommendations
-            ``ids`` and ``scores`` (unpack as ``ids, scores = ...``) and ``fallback``.
-            A user whose row is empty gets the popularity ranking with
-            ``fallback=True`` and popularity counts as scores. A user who had no
-            interactions at fit time but has some now is scored with
-            :meth:`recalculate_user`.
-
-        Raises
-        ------
-        IndexError
-            If ``user_id`` is not a user of the fitted model.
-        ValueError
-            If ``user_items`` does not have one column per item (e.g. it is items x users).
-        """
-        u = self._check_user_id(user_id)
-        n = _check_int(n, "n", minimum=1)
-        row = self._user_row(u, user_items)
-        played = row.indices[row.data > 0]
-        if played.size == 0:
-            scores = self.item_popularity_.copy()
-            fallback = True
-        else:
-            if self._user_counts[u] == 0:
-                x_u, beta_u = self.recalculate_user(row, return_bias=True)
-            else:
-                x_u, beta_u = self.user_factors_[u], self.user_biases_[u]
-            scores = self.item_factors_ @ x_u + beta_u + self.item_biases_
-            fallback = False
-        candidates = np.ones(len(scores), dtype=bool)
-        if filter_already_liked:
-            candidates[played] = False
-        ids = np.flatnonzero(candidates)
-        ids = ids[np.argsort(-scores[ids], kind="stable")[:n]]
-        return Recommendations(ids=ids, scores=scores[ids], fallback=fallback)
-
-    def similar_items(self, item_id, *, n: int = 10, exclude_self: bool = True):
-        """The n items whose vectors y_j have the highest cosine with y_i.
-
-        Parameters
-        ----------
-        item_id : int
-        n : int, optional
-        exclude_self : bool, optional
-            Leave the item itself out (``implicit`` keeps it as the first result).
-
-        Returns
-        -------
-        ids, scores : numpy.ndarray
-            Item indices and cosine similarities, best first. Biases are not part
-            of the vectors.
-        """
-        i = self._check_item_id(item_id)
-        return cosine_neighbours(self.item_factors_, i, n, exclude_self=exclude_self)
-
-    def similar_users(self, user_id, *, n: int = 10, exclude_self: bool = True):
-        """The n users whose vectors x_v have the highest cosine with x_u.
-
-        Parameters
-        ----------
-        user_id : int
-        n : int, optional
-        exclude_self : bool, optional
-
-        Returns
-        -------
-        ids, scores : numpy.ndarray
-            User indices and cosine similarities, best first.
-        """
-        u = self._check_user_id(user_id)
-        return cosine_neighbours(self.user_factors_, u, n, exclude_self=exclude_self)
-
-    def recalculate_user(self, user_row, *, return_bias: bool = False):
+    def recalculate_user(self, user_row) -> UserVector:
         """The vector of a new user from their row, without refitting.
 
         Solves the user step of the objective for this one user with the item
@@ -537,33 +341,50 @@ class _FactorModel:
         ----------
         user_row : scipy.sparse.csr_matrix, shape (1, n_items)
             The user's interaction strengths r_ui.
-        return_bias : bool, optional
-            Also return the user bias β_u (0.0 for a model without biases).
 
         Returns
         -------
-        x_u : numpy.ndarray, shape (factors,)
-        beta_u : float
-            Only if ``return_bias``.
+        UserVector
+            ``factors`` x_u and ``bias`` β_u (unpack as ``x_u, beta_u = ...``).
         """
         self._check_fitted()
-        R = check_user_items(user_row, name="user_row")
-        self._check_columns(R, "user_row")
-        if R.shape[0] != 1:
-            raise ValueError(f"user_row must have exactly one row, got shape {R.shape}")
+        R = check_user_items(user_row, name="user_row", n_users=1, n_items=self.n_items_)
         X, b = _half_step(
             _RowBlocks(R), self.item_factors_, self.item_biases_, self.alpha, self.regularization, self.use_biases,
             getattr(self, "dtype", np.float64),
         )
-        return (X[0], float(b[0])) if return_bias else X[0]
+        return UserVector(X[0], float(b[0]))
+
+    def fold_in_items(self, item_columns) -> np.ndarray:
+        """ALS vectors of items from their columns, with the user vectors held fixed.
+
+        The item half-step of the objective for just these items — what CF
+        would give a new release once it has listens, in the same space as the
+        fitted model (the item-side twin of :meth:`recalculate_user`).
+
+        Parameters
+        ----------
+        item_columns : scipy.sparse.csr_matrix, shape (n_users, n_new_items)
+            Interaction strengths (the same transform as the model was fit on,
+            e.g. ``Feedback.scaled``) of the items to fold in.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_new_items, factors)
+        """
+        self._check_fitted()
+        if sp.issparse(item_columns) and item_columns.format != "csr":
+            item_columns = item_columns.tocsr()
+        R = check_user_items(item_columns, name="item_columns", n_users=self.n_users_,
+                             n_items=item_columns.shape[1] if sp.issparse(item_columns) else None)
+        Y, _ = _half_step(_RowBlocks(R.T.tocsr()), self.user_factors_, self.user_biases_, self.alpha,
+                          self.regularization, self.use_biases)
+        return Y
 
     def objective(self, user_items) -> float:
         """The lecture's objective L for the fitted parameters on ``user_items``."""
         self._check_fitted()
-        R = check_user_items(user_items)
-        self._check_columns(R, "user_items")
-        if R.shape[0] != self.n_users_:
-            raise ValueError(f"user_items must have {self.n_users_} rows, got {R.shape[0]}")
+        R = check_user_items(user_items, n_users=self.n_users_, n_items=self.n_items_)
         return _objective(
             R, self.alpha, self.regularization, self.user_factors_, self.user_biases_,
             self.item_factors_, self.item_biases_, self.use_biases,
@@ -573,7 +394,7 @@ class _FactorModel:
 # ------------------------------------------------------------------- from scratch
 
 
-class ALS(_FactorModel):
+class ALS(_LeastSquaresModel):
     """Implicit-feedback matrix factorization by alternating least squares.
 
     Minimises the lecture's objective
@@ -608,6 +429,13 @@ class ALS(_FactorModel):
         objective provably never increases; float32 is about 1.5x faster (as
         implicit, which works in float32) and exact to float32 rounding. The
         learned arrays are float64 either way.
+    solver : {"exact", "cg"}, optional
+        "exact" solves every row's system exactly (the objective never
+        increases); "cg" takes ``cg_steps`` conjugate-gradient steps from the
+        previous sweep's vectors instead, as implicit does by default: cheaper
+        per sweep at large f, and close to the exact solution after a few sweeps.
+    cg_steps : int, optional
+        Conjugate-gradient steps per row and half-step with ``solver="cg"``.
 
     Attributes
     ----------
@@ -635,7 +463,9 @@ class ALS(_FactorModel):
     >>> model = ALS(factors=4, iterations=3, random_state=0).fit(R)
     >>> model.user_factors_.shape, model.item_factors_.shape
     ((30, 4), (20, 4))
-    >>> ids, scores = model.recommend(0, R, n=5)
+    >>> ids, scores = model.recommend(0, R, N=5)
+    >>> ALS(factors=4, iterations=3)
+    ALS(factors=4, iterations=3)
     """
 
     def __init__(
@@ -648,6 +478,8 @@ class ALS(_FactorModel):
         use_biases: bool = True,
         random_state=None,
         dtype=np.float64,
+        solver: str = "exact",
+        cg_steps: int = 3,
     ):
         self.factors = factors
         self.regularization = regularization
@@ -656,33 +488,26 @@ class ALS(_FactorModel):
         self.use_biases = use_biases
         self.random_state = random_state
         self.dtype = dtype
+        self.solver = solver
+        self.cg_steps = cg_steps
 
-    def __repr__(self):
-        return (
-            f"ALS(factors={self.factors}, regularization={self.regularization}, alpha={self.alpha}, "
-            f"iterations={self.iterations}, use_biases={self.use_biases}, random_state={self.random_state!r}, "
-            f"dtype={np.dtype(self.dtype).name})"
-        )
-
-    def fit(self, user_items) -> "ALS":
+    def fit(self, user_items, *, progress=False) -> "ALS":
         """Fit the factors to a users x items matrix of interaction strengths.
 
         Parameters
         ----------
         user_items : scipy.sparse.csr_matrix, shape (n_users, n_items)
             r_ui ≥ 0; zeros (stored or not) mean "not played".
+        progress : bool or callable, optional
+            A progress bar over the sweeps (see :func:`coursekit._base.progress_bar`).
 
         Returns
         -------
         ALS
             The fitted estimator.
         """
-        f = _check_int(self.factors, "factors", minimum=1)
-        lam = _check_number(self.regularization, "regularization", positive=True)
-        alpha = _check_number(self.alpha, "alpha")
-        iterations = _check_int(self.iterations, "iterations", minimum=1)
+        f, lam, alpha, iterations, dtype = self._hyperparameters()
         use_biases = bool(self.use_biases)
-        dtype = _check_dtype(self.dtype)
         R = check_user_items(user_items)
         n_users, n_items = R.shape
         rng = np.random.default_rng(self.random_state)
@@ -691,14 +516,32 @@ class ALS(_FactorModel):
         item_plan = _RowBlocks(R.T.tocsr())
         Y = _initial_factors(rng, n_items, f)
         beta_i = np.zeros(n_items)
+        if self.solver == "cg":
+            steps = check_int(self.cg_steps, "cg_steps")
+            X, beta_u = _initial_factors(rng, n_users, f), np.zeros(n_users)  # CG starts from these
+
+            def half_step(plan, F, o, Z0, b0):
+                return _half_step_cg(plan, F, o, alpha, lam, use_biases, Z0, b0, steps, dtype)
+        elif self.solver == "exact":
+            X, beta_u = None, None
+
+            def half_step(plan, F, o, Z0, b0):
+                return _half_step(plan, F, o, alpha, lam, use_biases, dtype)
+        else:
+            raise ValueError(f"solver must be 'exact' or 'cg', got {self.solver!r}")
         self.loss_history_ = []
         self.sweep_seconds_ = []
-        for _ in range(iterations):
-            start = time.perf_counter()
-            X, beta_u = _half_step(user_plan, Y, beta_i, alpha, lam, use_biases, dtype)  # users given items
-            Y, beta_i = _half_step(item_plan, X, beta_u, alpha, lam, use_biases, dtype)  # items given users
-            self.sweep_seconds_.append(time.perf_counter() - start)
-            self.loss_history_.append(_objective(R, alpha, lam, X, beta_u, Y, beta_i, use_biases))
+        bar = progress_bar(progress, total=iterations, desc="ALS", unit="sweep")
+        try:
+            for _ in range(iterations):
+                start = time.perf_counter()
+                X, beta_u = half_step(user_plan, Y, beta_i, X, beta_u)  # users given items
+                Y, beta_i = half_step(item_plan, X, beta_u, Y, beta_i)  # items given users
+                self.sweep_seconds_.append(time.perf_counter() - start)
+                self.loss_history_.append(_objective(R, alpha, lam, X, beta_u, Y, beta_i, use_biases))
+                bar.update(1)
+        finally:
+            bar.close()
         self.user_factors_, self.item_factors_ = X, Y
         self.user_biases_, self.item_biases_ = beta_u, beta_i
         self._remember_training(R)
@@ -737,7 +580,7 @@ def implicit_confidence(user_items, alpha: float) -> sp.csr_matrix:
     return R.astype(np.float32)
 
 
-class ImplicitALS(_FactorModel):
+class ImplicitALS(_LeastSquaresModel):
     """The same objective (without biases) fitted by ``implicit``'s CPU ALS.
 
     Wraps ``implicit.cpu.als.AlternatingLeastSquares`` (the CPU class directly, so
@@ -802,24 +645,23 @@ class ImplicitALS(_FactorModel):
         self.compute_loss = compute_loss
         self.dtype = dtype
 
-    def fit(self, user_items) -> "ImplicitALS":
-        """Fit with implicit; see :class:`ALS.fit`."""
+    def fit(self, user_items, *, progress=False) -> "ImplicitALS":
+        """Fit with implicit; see :meth:`ALS.fit`."""
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
-        f = _check_int(self.factors, "factors", minimum=1)
-        lam = _check_number(self.regularization, "regularization", positive=True)
-        alpha = _check_number(self.alpha, "alpha")
-        iterations = _check_int(self.iterations, "iterations", minimum=1)
-        dtype = _check_dtype(self.dtype)
+        f, lam, alpha, iterations, dtype = self._hyperparameters()
         R = check_user_items(user_items)
         C = implicit_confidence(R, alpha)
         self.loss_history_ = []
         self.sweep_seconds_ = []
         zeros_u, zeros_i = np.zeros(R.shape[0]), np.zeros(R.shape[1])
 
+        bar = progress_bar(progress, total=iterations, desc="implicit ALS", unit="sweep")
+
         def after_sweep(iteration, elapsed, loss):
             self.sweep_seconds_.append(elapsed)
+            bar.update(1)
             if self.compute_loss:
                 X = model.user_factors.astype(np.float64)
                 Y = model.item_factors.astype(np.float64)
@@ -836,7 +678,10 @@ class ImplicitALS(_FactorModel):
                 num_threads=self.num_threads,
                 random_state=self.random_state,
             )
-            model.fit(C, show_progress=False, callback=after_sweep)
+            try:
+                model.fit(C, show_progress=False, callback=after_sweep)
+            finally:
+                bar.close()
         self.model_ = model
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float64)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float64)
@@ -845,23 +690,11 @@ class ImplicitALS(_FactorModel):
         return self
 
 
-def fit_implicit(
-    user_items,
-    *,
-    factors: int = 64,
-    regularization: float = 10.0,
-    alpha: float = 1.0,
-    iterations: int = 15,
-    random_state=None,
-    use_cg: bool = True,
-    num_threads: int = 1,
-    blas_threads: int = 1,
-    compute_loss: bool = False,
-    dtype=np.float32,
-) -> ImplicitALS:
+def fit_implicit(user_items, **params) -> ImplicitALS:
     """Fit ``implicit``'s ALS on the lecture's objective (without biases).
 
-    Shorthand for ``ImplicitALS(...).fit(user_items)``; see :class:`ImplicitALS`.
+    Shorthand for ``ImplicitALS(**params).fit(user_items)``; the parameters are
+    :class:`ImplicitALS`'s.
 
     Examples
     --------
@@ -870,15 +703,4 @@ def fit_implicit(
     >>> fit_implicit(R, factors=4, iterations=2, random_state=0).item_factors_.shape
     (20, 4)
     """
-    return ImplicitALS(
-        factors=factors,
-        regularization=regularization,
-        alpha=alpha,
-        iterations=iterations,
-        random_state=random_state,
-        use_cg=use_cg,
-        num_threads=num_threads,
-        blas_threads=blas_threads,
-        compute_loss=compute_loss,
-        dtype=dtype,
-    ).fit(user_items)
+    return ImplicitALS(**params).fit(user_items)

@@ -1,10 +1,16 @@
-"""The ``coursekit`` command.
+"""The ``coursekit`` command: the music world, mixtapes and the exercises from a shell.
 
-``coursekit world`` loads (or generates) a music world and prints its summary;
-``coursekit world --size small --write datasets/small`` regenerates the
-committed files byte for byte. ``coursekit mixtape --user 42 --out mixtape.png``
-prints a listener's Discover Weekly and draws it (``--all --out all.csv``: every
-listener's); the exercise commands hand out and grade the exercises.
+* ``coursekit world [--size tiny|small|large]`` loads (or generates) a music world
+  and prints its summary; ``coursekit world --size small --write datasets/small``
+  regenerates the committed files byte for byte.
+* ``coursekit mixtape --user USER_ID [--out FILE.png|FILE.html]`` prints a listener's
+  Discover Weekly (30 unheard songs, with the reason for each);
+  ``coursekit mixtape --all --out FILE.csv`` writes every listener's;
+  ``--no-audio`` skips the audio CNN.
+* ``coursekit exercises release`` writes the student notebooks from the sources;
+  ``coursekit exercises grade SUBMISSIONS_DIR`` grades a folder of submissions.
+
+``python -m coursekit`` is the same command.
 """
 
 from __future__ import annotations

@@ -22,10 +22,12 @@ random 2-second crops of each track's clip (:class:`AudioCNN`). Training is
 seeded and, on CPU, bit-for-bit deterministic (``keras.utils.set_random_seed``
 and ``tf.config.experimental.enable_op_determinism``).
 
-Cold start, measured: :func:`cold_start_split` holds out tracks (single tracks
-and every track of some artists), removes their listens, and
-:func:`cold_start_table` ranks them for every user by ``x_uᵀŷ_i`` against the
-world's true affinities (evaluation only), next to random and popularity.
+Cold start, measured: :func:`coursekit.evaluation.cold_start_split` holds out
+tracks (single tracks and every track of some artists) and removes their listens,
+:meth:`coursekit.als.ALS.fold_in_items` gives them the CF vectors their listens
+would, and :func:`coursekit.metrics.cold_start_table` ranks them for every user by
+``x_uᵀŷ_i`` against the world's true affinities (evaluation only), next to random
+and popularity — none of these import TensorFlow.
 
 :func:`audio_vector_model` is the entry point of the mixtape (chapter 05).
 
@@ -36,11 +38,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+
+from ._base import unit_rows
 
 
 def _import_tensorflow_quietly():
@@ -82,12 +85,6 @@ __all__ = [
     "min_frames",
     "receptive_field",
     "AudioCNN",
-    "unit_rows",
-    "ColdStartSplit",
-    "cold_start_split",
-    "fold_in_items",
-    "cold_start_table",
-    "listener_auc",
     "audio_vector_model",
 ]
 
@@ -101,13 +98,6 @@ _FRAME_SECONDS = audio.MEL_HOP / audio.SR
 def devices() -> list[str]:
     """The devices TensorFlow trains on, e.g. ``["CPU:0"]`` or ``["CPU:0", "GPU:0"]``."""
     return [f"{d.device_type}:{d.name.rsplit(':', 1)[-1]}" for d in tf.config.list_logical_devices()]
-
-
-def unit_rows(V) -> np.ndarray:
-    """Rows scaled to unit length (all-zero rows stay zero), float64."""
-    V = np.asarray(V, dtype=float)
-    norms = np.linalg.norm(V, axis=-1, keepdims=True)
-    return V / np.where(norms > 0, norms, 1.0)
 
 
 # ------------------------------------------------------------------------------ the network
@@ -392,7 +382,7 @@ class AudioCNN:
 
     def _check_fitted(self):
         if getattr(self, "model_", None) is None:
-            raise RuntimeError("this AudioCNN is not fitted yet; call fit(X, Y) first")
+            raise NotFittedError("this AudioCNN is not fitted yet; call fit(X, Y) first")
 
     def predict(self, X, *, batch_size: int = 256) -> np.ndarray:
         """Predicted unit vectors ŷ of clips.
@@ -465,223 +455,6 @@ class AudioCNN:
         return self.predict(mel[None])[0]
 
 
-# ------------------------------------------------------------------------------ cold start
-
-
-@dataclass
-class ColdStartSplit:
-    """Tracks the CNN learns from, and tracks treated as new releases.
-
-    Attributes
-    ----------
-    train : ndarray of bool, shape (n_tracks,)
-        Tracks to train on: not held out, with at least ``min_listeners``
-        listeners (capped at ``n_train``).
-    heldout : ndarray of bool, shape (n_tracks,)
-        Held-out tracks ("new releases"): their listens are removed.
-    heldout_artist : ndarray of bool, shape (n_tracks,)
-        The held-out tracks whose whole artist is held out (no track of the
-        artist is ever seen), a subset of ``heldout``.
-    listens : pandas.DataFrame
-        The public listens without the held-out tracks': what ALS is fit on.
-    heldout_listens : pandas.DataFrame
-        The removed listens (to fold the held-out tracks into ALS afterwards
-        and compare: the vectors CF would give them once they have listeners).
-    listeners : ndarray of int, shape (n_tracks,)
-        Distinct listeners of every track in the public listens.
-    artist_listeners : ndarray of int, shape (n_tracks,)
-        Distinct listeners of each track's artist in ``listens`` (its other,
-        known tracks): what a popularity ranking of new releases can go by; 0
-        for the tracks of held-out artists.
-    """
-
-    train: np.ndarray
-    heldout: np.ndarray
-    heldout_artist: np.ndarray
-    listens: pd.DataFrame
-    heldout_listens: pd.DataFrame
-    listeners: np.ndarray
-    artist_listeners: np.ndarray
-
-
-def cold_start_split(world, *, artist_share: float = 0.05, track_share: float = 0.05, min_listeners: int = 10,
-                     n_train: int | None = None, random_state: int = 0) -> ColdStartSplit:
-    """Hold out tracks, by track and by whole artist, as new releases with no listens.
-
-    Parameters
-    ----------
-    world : coursekit.world.World
-    artist_share : float, optional
-        Share of artists whose every track is held out.
-    track_share : float, optional
-        Share of the other tracks held out one by one.
-    min_listeners : int, optional
-        Fewest listeners a track needs to be a training track (its ALS vector
-        is then worth learning).
-    n_train : int, optional
-        Most training tracks (a random subset, for a quick notebook); ``None``: no cap.
-    random_state : int, optional
-
-    Returns
-    -------
-    ColdStartSplit
-    """
-    for name, share in (("artist_share", artist_share), ("track_share", track_share)):
-        if not 0 < share < 1:
-            raise ValueError(f"{name} must be between 0 and 1, got {share}")
-    rng = np.random.default_rng(random_state)
-    tracks, listens = world.tracks, world.listens
-    track_id = tracks["track_id"].to_numpy()
-    listeners = (listens.groupby("track_id")["user_id"].nunique()
-                 .reindex(track_id, fill_value=0).to_numpy())
-    artists = world.artists["artist_id"].to_numpy()
-    held_artists = rng.choice(artists, size=max(1, int(round(artist_share * len(artists)))), replace=False)
-    by_artist = tracks["artist_id"].isin(held_artists).to_numpy()
-    single = np.zeros(len(tracks), bool)
-    others = np.flatnonzero(~by_artist)
-    single[rng.choice(others, size=max(1, int(round(track_share * len(others)))), replace=False)] = True
-    heldout = by_artist | single
-    train = ~heldout & (listeners >= min_listeners)
-    if n_train is not None and train.sum() > n_train:
-        idx = np.flatnonzero(train)
-        train[:] = False
-        train[rng.choice(idx, size=n_train, replace=False)] = True
-    removed = listens["track_id"].isin(track_id[heldout]).to_numpy()
-    known = listens[~removed]
-    artist_of = pd.Series(tracks["artist_id"].to_numpy(), index=track_id)
-    per_artist = known.groupby(artist_of.reindex(known["track_id"]).to_numpy())["user_id"].nunique()
-    artist_listeners = per_artist.reindex(tracks["artist_id"].to_numpy(), fill_value=0).to_numpy()
-    return ColdStartSplit(train=train, heldout=heldout, heldout_artist=by_artist, listens=known,
-                          heldout_listens=listens[removed], listeners=listeners, artist_listeners=artist_listeners)
-
-
-def fold_in_items(als_model, item_columns) -> np.ndarray:
-    """ALS vectors of items from their columns, with the user vectors held fixed.
-
-    The item half-step of the ALS objective for just these items — what CF
-    would give a new release once it has listens, in the same space as the
-    fitted model (the item-side twin of ``ALS.recalculate_user``).
-
-    Parameters
-    ----------
-    als_model : coursekit.als.ALS
-        A fitted model.
-    item_columns : scipy.sparse matrix, shape (n_users, n_items)
-        Interaction strengths (the same transform as the model was fit on,
-        e.g. ``Feedback.scaled``) of the items to fold in.
-
-    Returns
-    -------
-    ndarray, shape (n_items, factors)
-    """
-    from .als import _half_step, _RowBlocks
-
-    R = sp.csr_matrix(item_columns)
-    if R.shape[0] != als_model.user_factors_.shape[0]:
-        raise ValueError(f"item_columns must have one row per user ({als_model.user_factors_.shape[0]}), "
-                         f"got shape {R.shape}")
-    Y, _ = _half_step(_RowBlocks(R.T.tocsr()), als_model.user_factors_, als_model.user_biases_,
-                      als_model.alpha, als_model.regularization, als_model.use_biases)
-    return Y
-
-
-def _ranks(S: np.ndarray) -> np.ndarray:
-    """Ranks along each row, 1 = lowest; ties get their average rank."""
-    from scipy.stats import rankdata
-
-    return rankdata(S, axis=1)
-
-
-def _auc(S: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    """Per row: the chance that a relevant column outscores an irrelevant one (ties count half)."""
-    P = relevant.sum(axis=1)
-    N = relevant.shape[1] - P
-    R = _ranks(S)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return ((R * relevant).sum(axis=1) - P * (P + 1) / 2) / (P * N)
-
-
-def listener_auc(scores: np.ndarray, affinity: np.ndarray, *, top_share: float = 0.1) -> np.ndarray:
-    """For each track (column): how well the scores find the users who will love it.
-
-    The "right listeners" of a track are the ``top_share`` of users with the
-    highest true affinity for it; the AUC is the chance that such a user
-    scores above one of the others (0.5: no better than chance).
-
-    Parameters
-    ----------
-    scores, affinity : ndarray, shape (n_users, n_tracks)
-
-    Returns
-    -------
-    ndarray, shape (n_tracks,)
-    """
-    return _auc(np.asarray(scores).T, _top_share(np.asarray(affinity).T, top_share))
-
-
-def _top_share(A: np.ndarray, share: float) -> np.ndarray:
-    """Boolean mask of each row's top ``share`` of columns (at least one)."""
-    k = max(1, int(round(share * A.shape[1])))
-    top = np.argpartition(-A, k - 1, axis=1)[:, :k]
-    mask = np.zeros(A.shape, bool)
-    np.put_along_axis(mask, top, True, axis=1)
-    return mask
-
-
-def cold_start_table(scores: dict, affinity: np.ndarray, *, k: int = 10, top_share: float = 0.1,
-                     random_state: int = 0) -> pd.DataFrame:
-    """Rank held-out tracks for every user; judge against the true affinities.
-
-    For each user, the relevant tracks are the ``top_share`` of held-out
-    tracks with the highest true affinity (the ones they will love). Each
-    model's scores rank the held-out tracks; ties are broken at random
-    (seeded).
-
-    Parameters
-    ----------
-    scores : dict of str -> ndarray, shape (n_users, n_heldout)
-        Each model's scores, e.g. ``{"CNN": X @ Ŷ.T, "random": ...}``.
-    affinity : ndarray, shape (n_users, n_heldout)
-        True affinities (``truth.affinity(users, heldout_index)``; evaluation only).
-    k : int, optional
-        Cut-off of NDCG@k and precision@k.
-    top_share : float, optional
-        Share of held-out tracks (per user) and of users (per track) that count
-        as relevant.
-    random_state : int, optional
-        Seed of the tie-breaking.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per model: ``AUC`` (per user, mean), ``NDCG@k``,
-        ``precision@k``, and ``listener AUC`` (per track: finding the users
-        who will love it, mean over tracks).
-    """
-    from .metrics import ndcg_at_k, precision_at_k
-
-    A = np.asarray(affinity, dtype=float)
-    relevant = _top_share(A, top_share)
-    R_rel = sp.csr_matrix(relevant.astype(float))
-    rng = np.random.default_rng(random_state)
-    tie = rng.random(A.shape) * 1e-9
-    rows = {}
-    for name, S in scores.items():
-        S = np.asarray(S, dtype=float)
-        if S.shape != A.shape:
-            raise ValueError(f"scores[{name!r}] has shape {S.shape}, expected {A.shape} (users × held-out tracks)")
-        spread = np.ptp(S, axis=1, keepdims=True)
-        S_tied = S + tie * np.where(spread > 0, spread, 1.0)
-        top = np.argsort(-S_tied, axis=1, kind="stable")[:, :k]
-        rows[name] = {
-            "AUC": float(np.nanmean(_auc(S, relevant))),
-            f"NDCG@{k}": float(ndcg_at_k(top, R_rel, k)),
-            f"precision@{k}": float(precision_at_k(top, R_rel, k)),
-            "listener AUC": float(np.nanmean(listener_auc(S, A, top_share=top_share))),
-        }
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
 # ------------------------------------------------------------------------------ for the mixtape
 
 
@@ -728,12 +501,14 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
 
     Examples
     --------
+    >>> from dataclasses import replace
     >>> from coursekit.datasets import load_world
     >>> world = load_world("tiny")
-    >>> fn = audio_vector_model(world, max_train=50, clip_seconds=1.0, crop_seconds=0.75, epochs=1)
+    >>> world = replace(world, tracks=world.tracks.iloc[:60])  # a quick example: 60 tracks
+    >>> fn = audio_vector_model(world, max_train=50, clip_seconds=1.0, crop_seconds=0.75, epochs=1, cache=False)
     >>> Y = np.random.default_rng(0).normal(size=(len(world.tracks), 8))
     >>> fn(Y, np.ones(len(world.tracks), bool)).shape
-    (800, 8)
+    (60, 8)
     """
     say = progress or (lambda message: None)
     n_tracks = len(world.tracks)

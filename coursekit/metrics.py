@@ -1,4 +1,4 @@
-"""Honest evaluation of top-k recommendations, and the baselines to beat.
+"""Honest evaluation of top-k recommendations, and of recommending new releases (cold start).
 
 Every ranking metric here takes
 
@@ -11,11 +11,14 @@ Every ranking metric here takes
 row u of one matching row u of the other. Metrics are computed per user and
 **averaged over the users that have at least one relevant item**; users with none
 are left out (``per_user=True`` gives them NaN). If no user has a relevant
-item the average is NaN. Relevance is binary.
+item the average is NaN. Relevance is binary. Item indices must be whole
+numbers (a float such as 5.5 is refused, never truncated) and ``k >= 1``.
 
-Baselines: :class:`PopularityRecommender` (the most played items nobody
-personalises) and :class:`RandomRecommender`; :func:`recommend_all` turns any
-model's scores into top-n lists in batches.
+Cold start (chapter 04): :func:`cold_start_table` and :func:`listener_auc` judge
+scores of held-out tracks against the world's true affinities.
+
+The baselines are in :mod:`coursekit.baselines`, top-N lists for many users
+come from :func:`coursekit.evaluation.recommend_all`.
 """
 
 from __future__ import annotations
@@ -23,40 +26,56 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from coursekit.als import Recommendations, check_user_items
+from ._base import check_int, check_user_items, score_users, top_n
 
 __all__ = [
-    "PopularityRecommender",
-    "RandomRecommender",
     "catalogue_coverage",
+    "cold_start_table",
     "evaluate",
     "expected_percentile_ranking",
     "hit_rate_at_k",
+    "listener_auc",
     "map_at_k",
     "ndcg_at_k",
-    "popularity_scores",
     "precision_at_k",
     "recall_at_k",
-    "recommend_all",
 ]
 
 
 # ------------------------------------------------------------------ input handling
 
 
+def _as_indices(values, name: str) -> np.ndarray:
+    """Item indices as a 1-D int64 array; whole floats pass, fractions, booleans and strings do not."""
+    a = np.fromiter(values, dtype=object) if isinstance(values, (set, frozenset)) else np.asarray(values)
+    a = a.reshape(-1)
+    if a.dtype == object:
+        try:
+            a = a.astype(np.float64) if a.size else a.astype(np.int64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must hold integer item indices, got {a[:3].tolist()}") from None
+    if a.dtype.kind == "b" or a.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold integer item indices, got dtype {a.dtype}")
+    if a.dtype.kind == "f":
+        if a.size == 0:
+            return a.astype(np.int64)
+        whole = np.isfinite(a) & (a == np.round(a)) & (np.abs(a) < 2**62)
+        if not whole.all():
+            raise ValueError(f"{name} must hold integer item indices, got {a[~whole][0].item()!r}: fractions and "
+                             f"NaN are not items (round or map them first)")
+    return a.astype(np.int64)
+
+
 def _as_lists(recommended) -> np.ndarray:
     """Top-k lists as a 2-D int array padded with -1."""
     if isinstance(recommended, np.ndarray) and recommended.ndim == 2:
-        rec = recommended
+        rec = _as_indices(recommended, "recommended").reshape(recommended.shape)
     else:
-        rows = [np.asarray(r).reshape(-1) for r in recommended]
+        rows = [_as_indices(r, "recommended") for r in recommended]
         width = max((len(r) for r in rows), default=0)
         rec = np.full((len(rows), width), -1, dtype=np.int64)
         for u, r in enumerate(rows):
             rec[u, : len(r)] = r
-    if rec.size and rec.dtype.kind not in "iu":
-        raise TypeError(f"recommended must hold integer item indices, got dtype {rec.dtype}")
-    rec = rec.astype(np.int64, copy=False)
     if (rec < -1).any():
         raise ValueError("recommended holds negative item indices (only -1 is allowed, as padding)")
     # a list that names an item twice would count it twice
@@ -75,8 +94,7 @@ def _as_relevance(relevant, n_users: int, n_items_hint: int) -> sp.csr_matrix:
         R.data = (R.data > 0).astype(np.float64)
         R.eliminate_zeros()
     else:
-        rows = [np.fromiter(r, dtype=np.int64) if isinstance(r, (set, frozenset)) else np.asarray(r, dtype=np.int64).reshape(-1)
-                for r in relevant]
+        rows = [_as_indices(r, "relevant") for r in relevant]
         lengths = np.array([len(r) for r in rows], dtype=np.int64)
         cols = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         if (cols < 0).any():
@@ -94,8 +112,7 @@ def _as_relevance(relevant, n_users: int, n_items_hint: int) -> sp.csr_matrix:
 
 def _hits(recommended, relevant, k: int):
     """hits[u, j] = the j-th recommendation of user u is relevant; plus |relevant_u|."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    k = check_int(k, "k")
     rec = _as_lists(recommended)
     rec = rec[:, :k]
     if rec.shape[1] < k:  # shorter lists: the missing places are misses
@@ -311,21 +328,14 @@ def catalogue_coverage(recommended, n_items: int, *, k: int | None = None) -> fl
     >>> catalogue_coverage([[0, 1], [1, 2]], 10)
     0.3
     """
-    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
-        raise ValueError(f"n_items must be an integer >= 1, got {n_items!r}")
+    n_items = check_int(n_items, "n_items")
     rec = _as_lists(recommended)
     if k is not None:
-        rec = rec[:, :k]
+        rec = rec[:, : check_int(k, "k")]
     items = np.unique(rec[rec >= 0])
     if items.size and items[-1] >= n_items:
         raise ValueError(f"recommended holds item {items[-1]} but the catalogue has only {n_items} items")
     return items.size / n_items
-
-
-def _score_batch(model_or_scores, user_ids: np.ndarray) -> np.ndarray:
-    if isinstance(model_or_scores, np.ndarray):
-        return np.array(model_or_scores[user_ids], dtype=np.float64)
-    return np.array(model_or_scores.predict(user_ids), dtype=np.float64)
 
 
 def expected_percentile_ranking(
@@ -344,8 +354,8 @@ def expected_percentile_ranking(
 
     Parameters
     ----------
-    model_or_scores : object with ``predict(user_ids)``, or numpy.ndarray (n_users, n_items)
-        A fitted model (:class:`coursekit.als.ALS`, a baseline here) or a score matrix.
+    model_or_scores : object with ``predict(userids)``, or numpy.ndarray (n_users, n_items)
+        A fitted model (:class:`coursekit.als.ALS`, a :mod:`coursekit.baselines` model) or a score matrix.
     heldout : scipy.sparse.csr_matrix (n_users, n_items)
         Held-out interaction strengths r^t_ui ≥ 0.
     user_items : scipy.sparse.csr_matrix, optional
@@ -391,7 +401,7 @@ def expected_percentile_ranking(
         block = H[users]
         if block.nnz == 0:
             continue
-        scores = _score_batch(model_or_scores, users)
+        scores = score_users(model_or_scores, users)
         if scores.shape != (len(users), n_items):
             raise ValueError(f"scores for {len(users)} users must have shape {(len(users), n_items)}, got {scores.shape}")
         n_candidates = np.full(len(users), n_items)
@@ -418,7 +428,7 @@ def evaluate(recommended, heldout, k: int, *, n_items: int | None = None) -> dic
     Parameters
     ----------
     recommended : array_like of int, shape (n_users, >= k)
-        Top lists, e.g. from :func:`recommend_all`.
+        Top lists, e.g. from :func:`coursekit.evaluation.recommend_all`.
     heldout : scipy.sparse.csr_matrix (n_users, n_items) or list of sets
         Held-out relevant items.
     k : int
@@ -448,184 +458,118 @@ def evaluate(recommended, heldout, k: int, *, n_items: int | None = None) -> dic
     }
 
 
-# ---------------------------------------------------------------------- baselines
+# ---------------------------------------------------------------------- cold start
 
 
-def popularity_scores(user_items) -> np.ndarray:
-    """Number of distinct users who played each item.
+def _auc(S: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """Per row: the chance that a relevant column outscores an irrelevant one (ties count half)."""
+    from scipy.stats import rankdata
+
+    P = relevant.sum(axis=1)
+    N = relevant.shape[1] - P
+    R = rankdata(S, axis=1)  # 1 = lowest; ties get their average rank
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ((R * relevant).sum(axis=1) - P * (P + 1) / 2) / (P * N)
+
+
+def _top_share(A: np.ndarray, share: float) -> np.ndarray:
+    """Boolean mask of each row's top ``share`` of columns (at least one)."""
+    if not 0 < share <= 1:
+        raise ValueError(f"top_share must be in (0, 1], got {share!r}")
+    top, _ = top_n(A, max(1, int(round(share * A.shape[1]))))
+    mask = np.zeros(A.shape, bool)
+    np.put_along_axis(mask, top, True, axis=1)
+    return mask
+
+
+def _check_scores(S, name: str, shape=None) -> np.ndarray:
+    S = np.asarray(S, dtype=float)
+    if S.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (users x held-out tracks), got shape {S.shape}")
+    if shape is not None and S.shape != shape:
+        raise ValueError(f"{name} has shape {S.shape}, expected {shape} (users × held-out tracks)")
+    if np.isnan(S).any():
+        raise ValueError(f"{name} holds {int(np.isnan(S).sum())} NaN values")
+    return S
+
+
+def listener_auc(scores: np.ndarray, affinity: np.ndarray, *, top_share: float = 0.1) -> np.ndarray:
+    """For each track (column): how well the scores find the users who will love it.
+
+    The "right listeners" of a track are the ``top_share`` of users with the
+    highest true affinity for it; the AUC is the chance that such a user
+    scores above one of the others (0.5: no better than chance).
 
     Parameters
     ----------
-    user_items : scipy.sparse.csr_matrix (n_users, n_items)
+    scores, affinity : numpy.ndarray, shape (n_users, n_tracks)
+    top_share : float, optional
+        Share of users, in (0, 1], that count as the right listeners.
 
     Returns
     -------
-    numpy.ndarray of float, shape (n_items,)
+    numpy.ndarray, shape (n_tracks,)
 
     Examples
     --------
-    >>> import scipy.sparse as sp
-    >>> popularity_scores(sp.csr_matrix([[5, 0, 1], [2, 0, 0]])).tolist()
-    [2.0, 0.0, 1.0]
+    >>> import numpy as np
+    >>> affinity = np.array([[0.9], [0.1], [0.2], [0.3]])
+    >>> listener_auc(np.array([[0.9], [0.1], [0.2], [0.3]]), affinity, top_share=0.25).tolist()
+    [1.0]
     """
-    R = check_user_items(user_items)
-    return np.bincount(R.indices[R.data > 0], minlength=R.shape[1]).astype(np.float64)
+    A = _check_scores(affinity, "affinity")
+    S = _check_scores(scores, "scores", A.shape)
+    return _auc(S.T, _top_share(A.T, top_share))
 
 
-class _Baseline:
-    """``predict``/``recommend`` for the baselines, shaped like :class:`coursekit.als.ALS`."""
+def cold_start_table(scores: dict, affinity: np.ndarray, *, k: int = 10, top_share: float = 0.1,
+                     random_state: int = 0) -> "pandas.DataFrame":
+    """Rank held-out tracks for every user; judge against the true affinities.
 
-    def _check_fitted(self):
-        if getattr(self, "n_items_", None) is None:
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit(user_items) first")
-
-    def _fit_shape(self, user_items):
-        R = check_user_items(user_items)
-        self.n_users_, self.n_items_ = R.shape
-        return R
-
-    def recommend(self, user_id, user_items, *, n: int = 10, filter_already_liked: bool = True) -> Recommendations:
-        """Top-n items for one user, as :meth:`coursekit.als.ALS.recommend` (``fallback`` is False)."""
-        self._check_fitted()
-        if isinstance(user_id, bool) or not isinstance(user_id, (int, np.integer)) or not 0 <= user_id < self.n_users_:
-            raise IndexError(f"user_id must be an integer in 0..{self.n_users_ - 1}, got {user_id!r}")
-        R = check_user_items(user_items)
-        if R.shape[1] != self.n_items_:
-            raise ValueError(f"user_items has {R.shape[1]} columns but the model was fit on {self.n_items_} items")
-        row = R if R.shape[0] == 1 else R[user_id]
-        scores = np.asarray(self.predict(np.array([user_id])), dtype=np.float64)[0]
-        candidates = np.ones(self.n_items_, dtype=bool)
-        if filter_already_liked:
-            candidates[row.indices[row.data > 0]] = False
-        ids = np.flatnonzero(candidates)
-        ids = ids[np.argsort(-scores[ids], kind="stable")[:n]]
-        return Recommendations(ids=ids, scores=scores[ids], fallback=False)
-
-
-class PopularityRecommender(_Baseline):
-    """Recommend the items the most users played: the same list for everyone.
-
-    Attributes
-    ----------
-    item_popularity_ : numpy.ndarray, shape (n_items,)
-        From :func:`popularity_scores`.
-
-    Examples
-    --------
-    >>> import scipy.sparse as sp
-    >>> R = sp.csr_matrix([[1, 0, 1], [1, 0, 0], [0, 1, 1]])
-    >>> PopularityRecommender().fit(R).recommend(1, R, n=2).ids.tolist()
-    [2, 1]
-    """
-
-    def fit(self, user_items) -> "PopularityRecommender":
-        """Count the users of each item."""
-        R = self._fit_shape(user_items)
-        self.item_popularity_ = popularity_scores(R)
-        return self
-
-    def predict(self, user_ids) -> np.ndarray:
-        """Popularity of every item for each user, shape (len(user_ids), n_items)."""
-        self._check_fitted()
-        users = np.atleast_1d(np.asarray(user_ids))
-        return np.broadcast_to(self.item_popularity_, (len(users), self.n_items_)).copy()
-
-
-class RandomRecommender(_Baseline):
-    """Recommend items uniformly at random.
+    For each user, the relevant tracks are the ``top_share`` of held-out
+    tracks with the highest true affinity (the ones they will love). Each
+    model's scores rank the held-out tracks; ties are broken at random
+    (seeded).
 
     Parameters
     ----------
-    random_state : int, numpy.random.Generator or None, optional
-        Seed. Each call to ``predict`` draws fresh scores, so the same seed and
-        the same sequence of calls give the same lists.
-    """
-
-    def __init__(self, *, random_state=None):
-        self.random_state = random_state
-
-    def fit(self, user_items) -> "RandomRecommender":
-        """Remember the catalogue size and start the random stream."""
-        self._fit_shape(user_items)
-        self._rng = np.random.default_rng(self.random_state)
-        return self
-
-    def predict(self, user_ids) -> np.ndarray:
-        """Uniform random scores, shape (len(user_ids), n_items)."""
-        self._check_fitted()
-        users = np.atleast_1d(np.asarray(user_ids))
-        return self._rng.random((len(users), self.n_items_))
-
-
-def recommend_all(
-    model_or_scores,
-    user_items,
-    n: int,
-    *,
-    filter_already_liked: bool = True,
-    user_ids=None,
-    batch_size: int = 1024,
-    progress: bool = False,
-) -> np.ndarray:
-    """Top-n items for many users, a batch of users at a time.
-
-    For each batch: one score matrix (``model.predict(batch)``, a matrix product
-    for the factor models), already-played items set to −∞, and
-    ``numpy.argpartition`` for the top n — no loop over users.
-
-    Parameters
-    ----------
-    model_or_scores : object with ``predict(user_ids)``, or numpy.ndarray (n_users, n_items)
-        A fitted model or precomputed scores.
-    user_items : scipy.sparse.csr_matrix (n_users, n_items)
-        Training interactions, for the filtering (and the shape).
-    n : int
-        List length.
-    filter_already_liked : bool, optional
-        Leave out items the user already played.
-    user_ids : array_like of int, optional
-        Users to recommend for (rows of ``user_items``); all by default.
-    batch_size : int, optional
-        Users per batch (memory: batch_size x n_items floats).
-    progress : bool, optional
-        Show a tqdm progress bar (on stderr).
+    scores : dict of str -> numpy.ndarray, shape (n_users, n_heldout)
+        Each model's scores, e.g. ``{"CNN": X @ Ŷ.T, "random": ...}``.
+    affinity : numpy.ndarray, shape (n_users, n_heldout)
+        True affinities (``truth.affinity(users, heldout_index)``; evaluation only).
+    k : int, optional
+        Cut-off of NDCG@k and precision@k.
+    top_share : float, optional
+        Share of held-out tracks (per user) and of users (per track) that count
+        as relevant.
+    random_state : int, optional
+        Seed of the tie-breaking.
 
     Returns
     -------
-    numpy.ndarray of int, shape (n_users, n)
-        Item indices, best first; -1 where a user has fewer than n unplayed items.
-        Ties are broken arbitrarily. Models rank users without history as they
-        are (no popularity fallback here; see ``ALS.recommend``).
+    pandas.DataFrame
+        One row per model: ``AUC`` (per user, mean), ``NDCG@k``,
+        ``precision@k``, and ``listener AUC`` (per track: finding the users
+        who will love it, mean over tracks).
     """
-    R = check_user_items(user_items)
-    n_users, n_items = R.shape
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    users = np.arange(n_users) if user_ids is None else np.asarray(user_ids).reshape(-1)
-    if users.size and (users.min() < 0 or users.max() >= n_users):
-        raise IndexError(f"user_ids must lie in 0..{n_users - 1}")
-    width = min(n, n_items)
-    out = np.full((len(users), n), -1, dtype=np.int64)
-    starts = range(0, len(users), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
+    import pandas as pd
 
-        starts = tqdm(starts, total=len(starts), unit="batch")
-    for start in starts:
-        batch = users[start : start + batch_size]
-        scores = _score_batch(model_or_scores, batch)
-        if scores.shape != (len(batch), n_items):
-            raise ValueError(
-                f"scores for {len(batch)} users must have shape {(len(batch), n_items)}, got {scores.shape}"
-            )
-        if filter_already_liked:
-            played = R[batch]
-            rows, cols = played.nonzero()
-            scores[rows, cols] = -np.inf
-        top = np.argpartition(-scores, width - 1, axis=1)[:, :width]
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        top[np.take_along_axis(top_scores, order, axis=1) == -np.inf] = -1
-        out[start : start + len(batch), :width] = top
-    return out
+    k = check_int(k, "k")
+    A = _check_scores(affinity, "affinity")
+    relevant = _top_share(A, top_share)
+    R_rel = sp.csr_matrix(relevant.astype(float))
+    rng = np.random.default_rng(random_state)
+    tie = rng.random(A.shape) * 1e-9
+    rows = {}
+    for name, S in scores.items():
+        S = _check_scores(S, f"scores[{name!r}]", A.shape)
+        spread = np.ptp(S, axis=1, keepdims=True)
+        S_tied = S + tie * np.where(spread > 0, spread, 1.0)
+        top = np.argsort(-S_tied, axis=1, kind="stable")[:, :k]
+        rows[name] = {
+            "AUC": float(np.nanmean(_auc(S, relevant))),
+            f"NDCG@{k}": float(ndcg_at_k(top, R_rel, k)),
+            f"precision@{k}": float(precision_at_k(top, R_rel, k)),
+            "listener AUC": float(np.nanmean(listener_auc(S, A, top_share=top_share))),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from tqdm.auto import tqdm
 
 from .als import ALS, ImplicitALS
-from .evaluation import _split
+from .evaluation import make_split
 from .genres import key_name
 from .text import CulturalVectors
 
@@ -649,7 +649,7 @@ class DiscoverWeekly:
         self.artist_culture_ = ArtistCulture.from_vectors(self.culture_) if self.culture_ is not None else None
         last = world.n_weeks - 1
         listens = world.listens
-        val = _split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
+        val = make_split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
         cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
         prof_val = profiles(world, val.train.strength, self.artist_culture_, cf_val.item_factors_, week=last)
         audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
@@ -662,7 +662,7 @@ class DiscoverWeekly:
                                                   use=self.use).fit(pairs, labels))
         self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); not cached
         # the final models see every observed week
-        self.split_ = _split(world, listens, listens.iloc[:0], world.n_weeks)
+        self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
         self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
         self.profile_ = profiles(world, self.train_.strength, self.artist_culture_, self.cf_.item_factors_)
@@ -745,7 +745,7 @@ class DiscoverWeekly:
         model.world_ = world
         model.blend_ = blend
         model.timings_ = dict(meta.get("timings", {}))
-        model.split_ = _split(world, world.listens, world.listens.iloc[:0], world.n_weeks)
+        model.split_ = make_split(world, world.listens, world.listens.iloc[:0], world.n_weeks)
         model.train_ = model.split_.train
         model.cf_ = model._als()
         for name, value in arrays.items():

@@ -54,9 +54,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .als import Recommendations, check_user_items
+from ._base import FactorRecommender, check_user_items
 from .feedback import IdMap
-from .similarity import cosine_neighbours
 
 __all__ = ["SparkALS", "spark_session", "check_java", "matching_reg_param", "interactions_frame", "save_parquet"]
 
@@ -417,14 +416,28 @@ def save_parquet(user_items, path, *, spark) -> Path:
         A users × items matrix, or a frame with integer columns ``user``, ``item``
         and a ``rating`` column (ids are written as they are).
     path : path-like
-        Folder to write (replaced if it exists).
+        Folder to write. An existing folder is replaced only if it holds nothing
+        but Spark's Parquet output (``part-*``, ``_SUCCESS`` and their ``.crc``
+        files); anything else is an error, so no file of yours is deleted.
     spark : pyspark.sql.SparkSession
 
     Returns
     -------
     pathlib.Path
         The folder, ready for ``SparkALS().fit(path)``.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is a file, or a folder that holds other files.
     """
+    folder = Path(path)
+    if folder.exists():
+        others = [p.name for p in folder.iterdir()] if folder.is_dir() else [folder.name]
+        others = [n for n in others if not (n.lstrip(".").startswith(("part-", "_SUCCESS")))]
+        if not folder.is_dir() or others:
+            raise ValueError(f"save_parquet would replace {folder}, which holds files Spark did not write "
+                             f"(e.g. {others[:3]}); choose a new folder or empty this one yourself")
     frame = user_items if isinstance(user_items, pd.DataFrame) else interactions_frame(user_items)
     missing = {"user", "item", "rating"} - set(frame.columns)
     if missing:
@@ -436,7 +449,7 @@ def save_parquet(user_items, path, *, spark) -> Path:
 # ------------------------------------------------------------------ the model
 
 
-class SparkALS:
+class SparkALS(FactorRecommender):
     """Implicit-feedback ALS on Spark MLlib, with numpy factors in the course's order.
 
     Wraps ``pyspark.ml.recommendation.ALS(implicitPrefs=True)``. The objective
@@ -470,7 +483,10 @@ class SparkALS:
     item_factors_ : numpy.ndarray, shape (n_items, factors)
         y_i likewise.
     user_ids_, item_ids_ : numpy.ndarray
-        The id of each row of the factor arrays.
+        The id (e.g. the world's ``user_id``) of each row of the factor arrays.
+    item_popularity_ : numpy.ndarray or None
+        Users who played each item (the ranking for users without history);
+        None after fitting on Parquet or a Spark frame, which never reach the driver.
     fit_seconds_ : float
         Wall-clock seconds of Spark's fit.
     model_ : pyspark.ml.recommendation.ALSModel
@@ -486,6 +502,7 @@ class SparkALS:
     >>> model.user_factors_.shape, model.item_factors_.shape  # doctest: +SKIP
     ((30, 4), (20, 4))
     >>> scores = model.predict([0, 1])  # doctest: +SKIP
+    >>> ids, scores = model.recommend(0, R, N=5)  # doctest: +SKIP
     """
 
     def __init__(
@@ -509,9 +526,9 @@ class SparkALS:
         self.master = master
         self.spark = spark
 
-    def __repr__(self):
-        return (f"SparkALS(factors={self.factors}, reg_param={self.reg_param}, alpha={self.alpha}, "
-                f"iterations={self.iterations}, num_blocks={self.num_blocks}, master={self.master!r})")
+    def __sklearn_clone__(self):
+        # the same hyperparameters and the same Spark session (a session cannot be copied)
+        return type(self)(**self.get_params(deep=False))
 
     def _session(self):
         return self.spark if self.spark is not None else spark_session(self.master)
@@ -572,7 +589,7 @@ class SparkALS:
         """
         spark = self._session()
         estimator = self.spark_estimator(spark)
-        df, user_map, item_map, shape = self._prepare(spark, interactions, users, items, shape, columns)
+        df, user_map, item_map, shape, frame = self._prepare(spark, interactions, users, items, shape, columns)
         start = time.perf_counter()
         model = estimator.fit(df)
         self.fit_seconds_ = time.perf_counter() - start
@@ -581,6 +598,8 @@ class SparkALS:
         self.item_factors_ = _collect_factors(model.itemFactors, shape[1], self.factors)
         self.user_ids_ = user_map.ids if user_map is not None else np.arange(shape[0])
         self.item_ids_ = item_map.ids if item_map is not None else np.arange(shape[1])
+        self.item_popularity_ = None if frame is None else np.bincount(
+            frame["item"].to_numpy()[frame["rating"].to_numpy() > 0], minlength=shape[1]).astype(np.float64)
         return self
 
     def _prepare(self, spark, data, users, items, shape, columns):
@@ -588,10 +607,10 @@ class SparkALS:
             frame = interactions_frame(data)
             if len(frame) == 0:
                 raise ValueError("the interaction matrix has no non-zero entries: there is nothing to fit")
-            return _to_spark(spark, frame), None, None, data.shape
+            return _to_spark(spark, frame), None, None, data.shape, frame
         if isinstance(data, pd.DataFrame):
             frame, user_map, item_map = _map_frame(data, users, items, columns)
-            return _to_spark(spark, frame), user_map, item_map, (len(user_map), len(item_map))
+            return _to_spark(spark, frame), user_map, item_map, (len(user_map), len(item_map)), frame
         if isinstance(data, (str, os.PathLike)):
             if not Path(data).exists():
                 raise ValueError(f"no Parquet files at {data}")
@@ -601,48 +620,12 @@ class SparkALS:
             shape = tuple(shape) if shape is not None else found
             if shape[0] < found[0] or shape[1] < found[1]:
                 raise ValueError(f"shape {shape} is too small for the ids, which need at least {found}")
-            return df, None, None, shape
+            return df, None, None, shape, None
+        hint = "; convert a users x items array with scipy.sparse.csr_matrix(interactions)" if np.ndim(data) == 2 else ""
         raise TypeError(
             f"interactions must be a scipy.sparse CSR matrix, a pandas DataFrame, a Parquet folder or a "
-            f"Spark DataFrame, got {type(data).__name__}"
+            f"Spark DataFrame, got {type(data).__name__}{hint}"
         )
-
-    # -- using the fitted model, as chapter 02's models
-
-    def _check_fitted(self):
-        if getattr(self, "user_factors_", None) is None:
-            raise RuntimeError("this SparkALS is not fitted yet; call fit(interactions) first")
-
-    def predict(self, user_ids, item_ids=None) -> np.ndarray:
-        """Predicted preference s_ui = x_uᵀy_i for user rows ``user_ids`` (all items, or the pairs)."""
-        self._check_fitted()
-        X, Y = self.user_factors_, self.item_factors_
-        u = np.asarray(user_ids)
-        if u.size and (u.min() < 0 or u.max() >= len(X)):
-            raise IndexError(f"user ids must lie in 0..{len(X) - 1}, got {u.min()}..{u.max()}")
-        if item_ids is None:
-            return X[u] @ Y.T
-        i = np.asarray(item_ids)
-        if i.size and (i.min() < 0 or i.max() >= len(Y)):
-            raise IndexError(f"item ids must lie in 0..{len(Y) - 1}, got {i.min()}..{i.max()}")
-        return np.einsum("...f,...f->...", X[u], Y[i])
-
-    def recommend(self, user_id, user_items, *, n: int = 10, filter_already_liked: bool = True) -> Recommendations:
-        """The user's top-n items (rows as in ``user_items``), best first, like ``implicit``'s."""
-        scores = self.predict(int(user_id))
-        R = check_user_items(user_items)
-        row = R[user_id] if R.shape[0] > 1 else R
-        candidates = np.ones(len(scores), dtype=bool)
-        if filter_already_liked:
-            candidates[row.indices[row.data > 0]] = False
-        ids = np.flatnonzero(candidates)
-        ids = ids[np.argsort(-scores[ids], kind="stable")[:n]]
-        return Recommendations(ids=ids, scores=scores[ids])
-
-    def similar_items(self, item_id, *, n: int = 10, exclude_self: bool = True):
-        """The n items whose vectors have the highest cosine with item ``item_id``'s."""
-        self._check_fitted()
-        return cosine_neighbours(self.item_factors_, item_id, n, exclude_self=exclude_self)
 
 
 def _map_frame(data: pd.DataFrame, users, items, columns):

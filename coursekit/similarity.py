@@ -13,8 +13,11 @@ with Annoy, the random-projection-forest library Spotify wrote for this, and
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-__all__ = ["AnnoyNeighbours", "cosine_neighbours", "normalize_rows", "recall_at_n"]
+from ._base import Neighbours, NotFittedError, check_int, top_n, unit_rows
+
+__all__ = ["AnnoyNeighbours", "Neighbours", "cosine_neighbours", "recall_at_n", "unit_rows"]
 
 
 def _check_vectors(vectors) -> np.ndarray:
@@ -35,29 +38,8 @@ def _check_queries(query_ids, n_vectors: int):
     return q
 
 
-def _check_n(n, available: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    return int(min(n, available))
-
-
-def normalize_rows(vectors) -> np.ndarray:
-    """Scale each row to unit length; all-zero rows stay zero.
-
-    Parameters
-    ----------
-    vectors : array_like, shape (n, d)
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, d)
-    """
-    V = _check_vectors(vectors)
-    norms = np.linalg.norm(V, axis=1, keepdims=True)
-    return np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)
-
-
-def cosine_neighbours(vectors, query_ids, n: int, *, exclude_self: bool = True, batch_size: int = 1024):
+def cosine_neighbours(vectors, query_ids, N: int, *, exclude_self: bool = True, batch_size: int = 1024
+                      ) -> Neighbours:
     """Exact top-n neighbours by cosine similarity.
 
     For each query q, ranks all rows v of ``vectors`` by cos(v_q, v) computed as
@@ -70,7 +52,7 @@ def cosine_neighbours(vectors, query_ids, n: int, *, exclude_self: bool = True, 
         User vectors x_u or item vectors y_i.
     query_ids : int or array_like of int
         Rows to find neighbours for.
-    n : int
+    N : int
         Neighbours per query (capped at the number of other vectors).
     exclude_self : bool, optional
         Leave the query itself out of its own neighbours.
@@ -79,10 +61,9 @@ def cosine_neighbours(vectors, query_ids, n: int, *, exclude_self: bool = True, 
 
     Returns
     -------
-    ids : numpy.ndarray of int, shape (n,) or (n_queries, n)
-        Neighbour indices, most similar first.
-    similarities : numpy.ndarray of float, same shape
-        Their cosines.
+    Neighbours
+        ``ids`` (numpy.ndarray of int, shape (N,) or (n_queries, N): neighbour
+        positions, most similar first) and ``scores`` (their cosines).
 
     Examples
     --------
@@ -90,9 +71,9 @@ def cosine_neighbours(vectors, query_ids, n: int, *, exclude_self: bool = True, 
     >>> ids.tolist(), sims.round(3).tolist()
     ([1, 2], [0.707, 0.0])
     """
-    V_hat = normalize_rows(vectors)
+    V_hat = unit_rows(_check_vectors(vectors))
     q = _check_queries(query_ids, len(V_hat))
-    n = _check_n(n, len(V_hat) - int(exclude_self))
+    n = min(check_int(N, "N"), len(V_hat) - int(exclude_self))
     if n < 1:
         raise ValueError("there are no other vectors to return as neighbours")
     queries = q.reshape(-1)
@@ -103,17 +84,13 @@ def cosine_neighbours(vectors, query_ids, n: int, *, exclude_self: bool = True, 
         S = V_hat[batch] @ V_hat.T  # cos(v_q, v) for the whole batch
         if exclude_self:
             S[np.arange(len(batch)), batch] = -np.inf
-        top = np.argpartition(-S, n - 1, axis=1)[:, :n]
-        top_sims = np.take_along_axis(S, top, axis=1)
-        order = np.argsort(-top_sims, axis=1, kind="stable")
-        ids[start : start + len(batch)] = np.take_along_axis(top, order, axis=1)
-        sims[start : start + len(batch)] = np.take_along_axis(top_sims, order, axis=1)
+        ids[start : start + len(batch)], sims[start : start + len(batch)] = top_n(S, n)
     if q.ndim == 0:
-        return ids[0], sims[0]
-    return ids, sims
+        return Neighbours(ids[0], sims[0])
+    return Neighbours(ids, sims)
 
 
-class AnnoyNeighbours:
+class AnnoyNeighbours(BaseEstimator):
     """Approximate cosine neighbours with an Annoy forest (angular metric).
 
     Annoy splits the space with random hyperplanes into ``n_trees`` trees and
@@ -168,7 +145,7 @@ class AnnoyNeighbours:
 
     def _check_fitted(self):
         if getattr(self, "index_", None) is None:
-            raise RuntimeError("this AnnoyNeighbours is not fitted yet; call fit(vectors) first")
+            raise NotFittedError("this AnnoyNeighbours is not fitted yet; call fit(vectors) first")
 
     def _collect(self, results, n):
         ids = np.full((len(results), n), -1, dtype=np.int64)
@@ -179,24 +156,24 @@ class AnnoyNeighbours:
             sims[row, : len(found)] = 1.0 - distances**2 / 2.0  # d = √(2(1 − cos))
         return ids, sims
 
-    def query(self, query_ids, n: int, *, exclude_self: bool = True):
-        """Approximate top-n neighbours of indexed vectors.
+    def query(self, query_ids, N: int, *, exclude_self: bool = True) -> Neighbours:
+        """Approximate top-N neighbours of indexed vectors.
 
         Parameters
         ----------
         query_ids : int or array_like of int
-        n : int
+        N : int
         exclude_self : bool, optional
 
         Returns
         -------
-        ids, similarities : numpy.ndarray
-            As in :func:`cosine_neighbours`; where Annoy found fewer than n
+        Neighbours
+            As in :func:`cosine_neighbours`; where Annoy found fewer than N
             neighbours the row is padded with id -1 and similarity NaN.
         """
         self._check_fitted()
         q = _check_queries(query_ids, self.n_vectors_)
-        n = _check_n(n, self.n_vectors_ - int(exclude_self))
+        n = min(check_int(N, "N"), self.n_vectors_ - int(exclude_self))
         results = []
         for i in q.reshape(-1).tolist():
             found, distances = self.index_.get_nns_by_item(
@@ -207,18 +184,18 @@ class AnnoyNeighbours:
                 found, distances = [found[k] for k in keep], [distances[k] for k in keep]
             results.append((found, distances))
         ids, sims = self._collect(results, n)
-        return (ids[0], sims[0]) if q.ndim == 0 else (ids, sims)
+        return Neighbours(ids[0], sims[0]) if q.ndim == 0 else Neighbours(ids, sims)
 
-    def query_vectors(self, vectors, n: int):
-        """Approximate top-n neighbours of arbitrary vectors (e.g. a new user)."""
+    def query_vectors(self, vectors, N: int) -> Neighbours:
+        """Approximate top-N neighbours of arbitrary vectors (e.g. a new user), as :meth:`query`."""
         self._check_fitted()
         V = _check_vectors(np.atleast_2d(vectors))
-        n = _check_n(n, self.n_vectors_)
+        n = min(check_int(N, "N"), self.n_vectors_)
         results = [
             self.index_.get_nns_by_vector(v, n, search_k=int(self.search_k), include_distances=True) for v in V
         ]
         ids, sims = self._collect(results, n)
-        return (ids[0], sims[0]) if np.ndim(vectors) == 1 else (ids, sims)
+        return Neighbours(ids[0], sims[0]) if np.ndim(vectors) == 1 else Neighbours(ids, sims)
 
 
 def recall_at_n(approx, exact) -> float:

@@ -9,6 +9,7 @@ from coursekit.als import (
     ImplicitALS,
     Recommendations,
     _half_step,
+    _half_step_cg,
     _initial_factors,
     _objective,
     _RowBlocks,
@@ -16,7 +17,8 @@ from coursekit.als import (
     fit_implicit,
     implicit_confidence,
 )
-from coursekit.metrics import recommend_all
+from coursekit.evaluation import recommend_all
+from sklearn.exceptions import NotFittedError
 
 EXACT = 1e-9  # tolerance for quantities computed two exact ways in float64
 
@@ -167,15 +169,15 @@ def test_planted_groups_are_recovered(use_biases):
     played = R.toarray() > 0
     for u in range(R.shape[0]):
         unplayed_in_group = np.flatnonzero((item_group == user_group[u]) & ~played[u])
-        ids, scores = model.recommend(u, R, n=len(unplayed_in_group) + 1)
+        ids, scores = model.recommend(u, R, N=len(unplayed_in_group) + 1)
         # the user's own group's unplayed items come first, then something else
         assert set(ids[:-1]) == set(unplayed_in_group)
         assert item_group[ids[-1]] != user_group[u]
         assert np.all(np.diff(scores) <= 0)
     # neighbours: same-group items are the most similar items
-    ids, sims = model.similar_items(0, n=5)
+    ids, sims = model.similar_items(0, N=5)
     assert set(item_group[ids]) == {item_group[0]} and sims[0] > 0.9
-    ids, _ = model.similar_users(0, n=3)
+    ids, _ = model.similar_users(0, N=3)
     assert set(user_group[ids]) == {user_group[0]} and 0 not in ids
 
 
@@ -228,7 +230,7 @@ def test_fit_implicit_exposes_the_als_interface_and_agrees_on_the_planted_proble
     # recalculate_user is the same closed form implicit uses
     row = R[5]
     np.testing.assert_allclose(
-        theirs.recalculate_user(row), theirs.model_.recalculate_user(0, implicit_confidence(row, 10.0)), atol=1e-4
+        theirs.recalculate_user(row).factors, theirs.model_.recalculate_user(0, implicit_confidence(row, 10.0)), atol=1e-4
     )
 
 
@@ -243,7 +245,7 @@ def fitted():
 
 def test_recommend_ranks_unplayed_items_by_predicted_score(fitted):
     R, model = fitted
-    result = model.recommend(3, R, n=5)
+    result = model.recommend(3, R, N=5)
     assert isinstance(result, Recommendations) and not result.fallback
     ids, scores = result
     played = set(R[3].indices)
@@ -252,8 +254,8 @@ def test_recommend_ranks_unplayed_items_by_predicted_score(fitted):
     assert ids.tolist() == expected
     np.testing.assert_allclose(scores, scores_all[ids], atol=EXACT)
     # the user's own row gives the same answer as the full matrix
-    assert model.recommend(3, R[3], n=5).ids.tolist() == expected
-    unfiltered = model.recommend(3, R, n=20, filter_already_liked=False)
+    assert model.recommend(3, R[3], N=5).ids.tolist() == expected
+    unfiltered = model.recommend(3, R, N=20, filter_already_liked_items=False)
     assert unfiltered.ids.tolist() == np.argsort(-scores_all, kind="stable").tolist()
 
 
@@ -270,7 +272,7 @@ def test_predict_is_dot_product_plus_biases(fitted):
 def test_user_without_history_gets_popularity_and_is_told_so(fitted):
     R, model = fitted
     empty_row = sp.csr_matrix((1, 20))
-    result = model.recommend(0, empty_row, n=4)
+    result = model.recommend(0, empty_row, N=4)
     assert result.fallback
     popularity = np.bincount(R.indices, minlength=20)
     assert result.ids.tolist() == np.argsort(-popularity, kind="stable")[:4].tolist()
@@ -284,8 +286,8 @@ def test_user_without_training_history_is_recalculated_from_the_new_row():
     R.eliminate_zeros()
     model = ALS(factors=4, regularization=1.0, iterations=4, random_state=0).fit(R)
     new_row = sp.csr_matrix(np.eye(20)[[1]] * 3 + np.eye(20)[[5]])
-    result = model.recommend(2, new_row, n=3)
-    x_u, beta_u = model.recalculate_user(new_row, return_bias=True)
+    result = model.recommend(2, new_row, N=3)
+    x_u, beta_u = model.recalculate_user(new_row)
     scores = model.item_factors_ @ x_u + beta_u + model.item_biases_
     assert not result.fallback
     np.testing.assert_allclose(result.scores, np.sort(np.delete(scores, [1, 5]))[::-1][:3], atol=EXACT)
@@ -298,10 +300,10 @@ def test_recalculate_user_is_the_next_user_step(use_biases):
     model = ALS(iterations=3, **kwargs).fit(R)
     next_sweep = ALS(iterations=4, **kwargs).fit(R)  # its last user step starts from model's items
     for u in (0, 11):
-        x_u, beta_u = model.recalculate_user(R[u], return_bias=True)
+        x_u, beta_u = model.recalculate_user(R[u])
         np.testing.assert_allclose(x_u, next_sweep.user_factors_[u], atol=EXACT)
         assert beta_u == pytest.approx(next_sweep.user_biases_[u], abs=EXACT)
-    assert model.recalculate_user(R[0]).shape == (4,)
+    assert model.recalculate_user(R[0]).factors.shape == (4,)
 
 
 # -------------------------------------------------------------------- bad input
@@ -331,11 +333,11 @@ def test_input_matrix_is_not_modified():
 
 def test_unknown_user_id_names_the_valid_range(fitted):
     R, model = fitted
-    with pytest.raises(IndexError, match=r"user_id 30 is out of range.*valid ids 0..29"):
+    with pytest.raises(IndexError, match=r"userid 30 is out of range.*valid rows 0..29"):
         model.recommend(30, R)
-    with pytest.raises(IndexError, match=r"user_id -1"):
+    with pytest.raises(IndexError, match=r"userid -1"):
         model.similar_users(-1)
-    with pytest.raises(IndexError, match=r"valid ids 0..19"):
+    with pytest.raises(IndexError, match=r"valid columns 0..19"):
         model.similar_items(20)
 
 
@@ -355,5 +357,42 @@ def test_bad_hyperparameters_and_unfitted_model():
         ALS(regularization=0).fit(R)
     with pytest.raises(ValueError, match="dtype must be float32 or float64"):
         ALS(dtype=np.int64).fit(R)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ALS().recommend(0, R)
+
+
+def test_fold_in_reproduces_an_items_fitted_vector():
+    R = sp.random(40, 25, density=0.2, format="csr", random_state=0)
+    model = ALS(factors=4, iterations=3, random_state=0).fit(R)  # the last half-step solves the items
+    Y = model.fold_in_items(R[:, [3, 7]])
+    assert Y == pytest.approx(model.item_factors_[[3, 7]], abs=1e-8)
+    with pytest.raises(ValueError, match=r"item_columns has shape \(10, 1\) but \(40, 1\)"):
+        model.fold_in_items(R[:10, [3]])
+
+
+# ------------------------------------------------------------- conjugate gradient
+
+
+@pytest.mark.parametrize("use_biases", [True, False])
+def test_cg_with_as_many_steps_as_unknowns_is_the_exact_step(use_biases):
+    R = random_interactions(seed=3)
+    rng = np.random.default_rng(0)
+    Y, bi = rng.normal(size=(20, 4)), rng.normal(size=20) * use_biases
+    Z0, b0 = rng.normal(size=(30, 4)), rng.normal(size=30)  # any start
+    exact = _half_step(_RowBlocks(R), Y, bi, 2.0, 0.5, use_biases)
+    d = 4 + use_biases  # CG solves a d x d system in d steps (in exact arithmetic)
+    cg = _half_step_cg(_RowBlocks(R), Y, bi, 2.0, 0.5, use_biases, Z0, b0, d)
+    np.testing.assert_allclose(cg[0], exact[0], atol=1e-8)
+    np.testing.assert_allclose(cg[1], exact[1], atol=1e-8)
+    few = _half_step_cg(_RowBlocks(R), Y, bi, 2.0, 0.5, use_biases, Z0, b0, 1)
+    assert np.abs(few[0] - exact[0]).max() > 1e-3  # one step is not the solution: the test can fail
+
+
+def test_cg_solver_reaches_about_the_exact_objective():
+    R = random_interactions(60, 40, seed=4)
+    kwargs = dict(factors=6, regularization=1.0, alpha=2.0, iterations=12, random_state=0)
+    exact = ALS(**kwargs).fit(R)
+    cg = ALS(solver="cg", **kwargs).fit(R)
+    assert cg.loss_history_[-1] == pytest.approx(exact.loss_history_[-1], rel=0.01)
+    with pytest.raises(ValueError, match="solver must be 'exact' or 'cg'"):
+        ALS(solver="lu").fit(R)

@@ -1,11 +1,12 @@
-"""Tests of coursekit.cnn: the pooling layer, the network, its training and the cold-start measures."""
+"""Tests of coursekit.cnn: the pooling layer, the network and its training."""
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 keras = pytest.importorskip("keras")
 cnn = pytest.importorskip("coursekit.cnn")
+
+from sklearn.exceptions import NotFittedError  # noqa: E402
 
 from coursekit import audio, synth  # noqa: E402
 
@@ -180,62 +181,8 @@ def test_fit_refuses_bad_training_data():
         cnn.AudioCNN(epochs=1).fit(X, np.array([[1.0, 0], [0, 1], [0, 0], [1, 1]]))
     with pytest.raises(ValueError, match=r"\(clips, frames, mel bands\)"):
         cnn.AudioCNN(epochs=1).fit(X[0], np.ones((60, 2)))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         cnn.AudioCNN().predict(X)
-
-
-# -- cold start ----------------------------------------------------------------------------
-
-
-def test_cold_start_split_holds_out_tracks_and_whole_artists(tiny):
-    world, _ = tiny
-    split = cnn.cold_start_split(world, artist_share=0.1, track_share=0.1, min_listeners=5, random_state=0)
-    tracks = world.tracks
-    held_artists = set(tracks.loc[split.heldout_artist, "artist_id"])
-    assert len(held_artists) == 6  # 10 % of 60 artists
-    # every track of a held-out artist is held out, and none of theirs is trained on
-    assert split.heldout[tracks["artist_id"].isin(held_artists).to_numpy()].all()
-    assert not (split.train & split.heldout).any()
-    assert (split.listeners[split.train] >= 5).all()
-    # the held-out tracks' listens are gone from the public log, and nothing else is
-    held_ids = set(tracks.loc[split.heldout, "track_id"])
-    assert not split.listens["track_id"].isin(held_ids).any()
-    assert split.heldout_listens["track_id"].isin(held_ids).all()
-    assert len(split.listens) + len(split.heldout_listens) == len(world.listens)
-    capped = cnn.cold_start_split(world, artist_share=0.1, track_share=0.1, min_listeners=5, n_train=50)
-    assert capped.train.sum() == 50 and np.array_equal(capped.heldout, split.heldout)
-
-
-def test_cold_start_table_by_hand():
-    affinity = np.array([[5.0, 4.0, 1.0, 0.0],
-                         [0.0, 1.0, 4.0, 5.0]])
-    scores = {"perfect": affinity, "reversed": -affinity,
-              "half": np.array([[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]])}
-    table = cnn.cold_start_table(scores, affinity, k=2, top_share=0.5)  # relevant: each user's best 2
-    assert table.loc["perfect"].to_dict() == {"AUC": 1.0, "NDCG@2": 1.0, "precision@2": 1.0, "listener AUC": 1.0}
-    assert table.loc["reversed", "AUC"] == 0.0 and table.loc["reversed", "NDCG@2"] == 0.0
-    # user 0: relevant {0, 1} scored 1, 0 vs irrelevant {2, 3} scored 0, 1: pairs won 1 + 0.5 + 0.5 + 0 of 4
-    assert table.loc["half", "AUC"] == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="users × held-out tracks"):
-        cnn.cold_start_table({"bad": affinity[:, :3]}, affinity)
-
-
-def test_listener_auc_finds_the_right_listeners_by_hand():
-    affinity = np.array([[3.0], [2.0], [1.0], [0.0]])  # one track, four users; its listener: user 0
-    assert cnn.listener_auc(np.array([[0.9], [0.1], [0.2], [0.3]]), affinity, top_share=0.25) == [1.0]
-    assert cnn.listener_auc(np.array([[0.25], [0.1], [0.2], [0.3]]), affinity, top_share=0.25) \
-        == pytest.approx([2 / 3])
-
-
-def test_fold_in_reproduces_an_items_fitted_vector():
-    from coursekit.als import ALS
-
-    R = sp.random(40, 25, density=0.2, format="csr", random_state=0)
-    model = ALS(factors=4, iterations=3, random_state=0).fit(R)  # the last half-step solves the items
-    Y = cnn.fold_in_items(model, R[:, [3, 7]])
-    assert Y == pytest.approx(model.item_factors_[[3, 7]], abs=1e-8)
-    with pytest.raises(ValueError, match="one row per user"):
-        cnn.fold_in_items(model, R[:10, [3]])
 
 
 # -- the mixtape's entry point ---------------------------------------------------------------
@@ -266,13 +213,3 @@ def test_audio_vector_model_predicts_every_track_of_the_tiny_world(tiny, tmp_pat
         fn(factors, mask.astype(int))
     with pytest.raises(TypeError):
         cnn.audio_vector_model(world, no_such_option=1)
-
-
-def test_artist_listeners_count_only_the_known_tracks(tiny):
-    world, _ = tiny
-    split = cnn.cold_start_split(world, artist_share=0.1, track_share=0.1, random_state=3)
-    assert (split.artist_listeners[split.heldout_artist] == 0).all()
-    t = world.tracks.iloc[np.flatnonzero(split.heldout & ~split.heldout_artist)[0]]
-    others = world.tracks.loc[(world.tracks["artist_id"] == t["artist_id"]), "track_id"]
-    known = split.listens[split.listens["track_id"].isin(others)]
-    assert split.artist_listeners[t.name] == known["user_id"].nunique() > 0

@@ -1,4 +1,4 @@
-"""Tests for coursekit.metrics: hand-computed cases, limits, and the baselines."""
+"""Tests for coursekit.metrics: hand-computed cases, limits, bad input, and the cold-start measures."""
 
 import math
 
@@ -6,19 +6,18 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from coursekit.baselines import Random
 from coursekit.metrics import (
-    PopularityRecommender,
-    RandomRecommender,
     catalogue_coverage,
+    cold_start_table,
     evaluate,
     expected_percentile_ranking,
     hit_rate_at_k,
+    listener_auc,
     map_at_k,
     ndcg_at_k,
-    popularity_scores,
     precision_at_k,
     recall_at_k,
-    recommend_all,
 )
 
 EXACT = 1e-12
@@ -114,6 +113,29 @@ def test_catalogue_coverage():
     assert catalogue_coverage([[0, 1], [1, 0]], 2) == 1.0
     with pytest.raises(ValueError, match="only 5 items"):
         catalogue_coverage(RECOMMENDED, 5)
+    for k in (0, -1):  # k = -1 used to drop the last column
+        with pytest.raises(ValueError, match="k must be an integer >= 1"):
+            catalogue_coverage(RECOMMENDED, 10, k=k)
+
+
+@pytest.mark.parametrize("recommended, relevant, name", [
+    ([[0.9, 5.5]], [[0]], "recommended"),        # used to be truncated to [[0, 5]]: ndcg 1.0
+    (np.array([[0.9, 5.5]]), [[0]], "recommended"),
+    ([[0, 5]], [[0.5]], "relevant"),
+    ([[0, 5]], [{np.nan}], "relevant"),
+])
+def test_fractional_items_are_refused_and_named(recommended, relevant, name):
+    with pytest.raises(ValueError, match=f"{name} must hold integer item indices"):
+        ndcg_at_k(recommended, relevant, 2)
+
+
+def test_whole_floats_and_empty_lists_are_items():
+    assert ndcg_at_k([[0.0, 5.0]], [[0]], 2) == 1.0
+    assert precision_at_k([[], [1]], [set(), {1}], 1) == 1.0
+    with pytest.raises(TypeError, match="recommended must hold integer item indices"):
+        ndcg_at_k([["a", "b"]], [[0]], 2)
+    with pytest.raises(TypeError, match="recommended must hold integer item indices"):
+        ndcg_at_k([[True, False]], [[0]], 2)
 
 
 def test_evaluate_collects_every_metric():
@@ -160,64 +182,29 @@ def test_expected_percentile_ranking_limits_and_exclusions():
 
 def test_random_scores_rank_at_about_one_half():
     heldout = sp.random(200, 100, density=0.05, format="csr", random_state=0)
-    model = RandomRecommender(random_state=0).fit(heldout)
+    model = Random(random_state=0).fit(heldout)
     assert expected_percentile_ranking(model, heldout) == pytest.approx(0.5, abs=0.03)
 
 
-# ------------------------------------------------------------------------ baselines
+# -- cold start (chapter 04) ----------------------------------------------------------------
 
 
-TRAIN = sp.csr_matrix(
-    np.array(
-        [
-            [3, 0, 1, 0, 0],
-            [1, 0, 0, 0, 2],
-            [0, 1, 1, 0, 0],
-            [0, 0, 4, 0, 0],
-        ],
-        dtype=float,
-    )
-)
+def test_cold_start_table_by_hand():
+    affinity = np.array([[5.0, 4.0, 1.0, 0.0],
+                         [0.0, 1.0, 4.0, 5.0]])
+    scores = {"perfect": affinity, "reversed": -affinity,
+              "half": np.array([[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]])}
+    table = cold_start_table(scores, affinity, k=2, top_share=0.5)  # relevant: each user's best 2
+    assert table.loc["perfect"].to_dict() == {"AUC": 1.0, "NDCG@2": 1.0, "precision@2": 1.0, "listener AUC": 1.0}
+    assert table.loc["reversed", "AUC"] == 0.0 and table.loc["reversed", "NDCG@2"] == 0.0
+    # user 0: relevant {0, 1} scored 1, 0 vs irrelevant {2, 3} scored 0, 1: pairs won 1 + 0.5 + 0.5 + 0 of 4
+    assert table.loc["half", "AUC"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="users × held-out tracks"):
+        cold_start_table({"bad": affinity[:, :3]}, affinity)
 
 
-def test_popularity_counts_users_not_streams():
-    np.testing.assert_array_equal(popularity_scores(TRAIN), [2, 1, 3, 0, 1])
-    model = PopularityRecommender().fit(TRAIN)
-    ids, scores = model.recommend(3, TRAIN, n=3)
-    assert ids.tolist() == [0, 1, 4] and scores.tolist() == [2, 1, 1]  # item 2 already played
-    assert not model.recommend(3, TRAIN).fallback
-
-
-def test_recommend_all_matches_one_user_at_a_time():
-    train = sp.random(30, 200, density=0.1, format="csr", random_state=1)
-    scores = np.random.default_rng(0).random((30, 200))
-    top = recommend_all(scores, train, 10, batch_size=7)
-    played = train.toarray() > 0
-    for u in range(30):
-        unplayed = [i for i in np.argsort(-scores[u]) if not played[u, i]]
-        assert top[u].tolist() == unplayed[:10]
-    unfiltered = recommend_all(scores, train, 10, filter_already_liked=False)
-    np.testing.assert_array_equal(unfiltered, np.argsort(-scores, axis=1)[:, :10])
-    np.testing.assert_array_equal(recommend_all(scores, train, 10, user_ids=[2, 0]), top[[2, 0]])
-
-
-def test_recommend_all_pads_when_too_few_items_are_left():
-    top = recommend_all(PopularityRecommender().fit(TRAIN), TRAIN, 4)
-    # user 2 has played 2 of 5 items: 3 left, the 4th place is -1
-    assert top[2].tolist() == [0, 4, 3, -1]
-    assert set(top[0, :2]) == {1, 4} and top[0, 2:].tolist() == [3, -1]  # 1 and 4 tie
-
-
-def test_recommend_all_checks_the_scores_shape():
-    with pytest.raises(ValueError, match=r"must have shape \(4, 5\), got \(4, 3\)"):
-        recommend_all(np.zeros((4, 3)), TRAIN, 2)
-
-
-def test_random_recommender_is_seeded():
-    train = sp.random(50, 40, density=0.1, format="csr", random_state=0)
-    a = recommend_all(RandomRecommender(random_state=1).fit(train), train, 5)
-    b = recommend_all(RandomRecommender(random_state=1).fit(train), train, 5)
-    c = recommend_all(RandomRecommender(random_state=2).fit(train), train, 5)
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-    assert a.shape == (50, 5) and not any(train[u, i] for u in range(50) for i in a[u])
+def test_listener_auc_finds_the_right_listeners_by_hand():
+    affinity = np.array([[3.0], [2.0], [1.0], [0.0]])  # one track, four users; its listener: user 0
+    assert listener_auc(np.array([[0.9], [0.1], [0.2], [0.3]]), affinity, top_share=0.25) == [1.0]
+    assert listener_auc(np.array([[0.25], [0.1], [0.2], [0.3]]), affinity, top_share=0.25) \
+        == pytest.approx([2 / 3])

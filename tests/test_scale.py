@@ -21,15 +21,6 @@ FLOAT32_TOL = 1e-4
 
 
 @pytest.fixture(scope="session")
-def spark():
-    # the quick JIT only: small fits start sooner
-    session = spark_session("local[2]", memory="512m", app_name="coursekit-tests",
-                            java_options="-XX:TieredStopAtLevel=1")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="session")
 def tiny_split(tiny):
     world, truth = tiny
     return next_week_split(world, truth)
@@ -130,7 +121,7 @@ def test_rows_follow_the_course_index_order(spark):
     perm = np.random.default_rng(0).permutation(12)
     model = SparkALS(factors=2, reg_param=0.05, alpha=5.0, iterations=15, spark=spark).fit(R[perm].tocsr())
     for row, user in enumerate(perm):
-        best = model.recommend(row, R[perm].tocsr(), n=1).ids[0]
+        best = model.recommend(row, R[perm].tocsr(), N=1).ids[0]
         assert (best < 4) == (user < 6), (row, user, best)
 
 
@@ -166,6 +157,13 @@ def test_parquet_path_gives_the_same_model(spark, tiny_split, tmp_path):
     assert from_files.item_factors_ == pytest.approx(from_matrix.item_factors_, abs=FLOAT32_TOL)
     # without a shape, the largest ids + 1
     assert SparkALS(**{**params, "iterations": 1}).fit(str(folder)).item_factors_.shape[0] == R.indices.max() + 1
+    # Spark's own output may be replaced; a folder with anything else in it may not
+    assert save_parquet(R[:5], folder, spark=spark) == folder
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "chapter1.tex").write_text("mine")
+    with pytest.raises(ValueError, match=r"thesis, which holds files Spark did not write.*chapter1.tex"):
+        save_parquet(R, tmp_path / "thesis", spark=spark)
+    assert (tmp_path / "thesis" / "chapter1.tex").read_text() == "mine"
 
 
 # ----------------------------------------------------------------- bad input

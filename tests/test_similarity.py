@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
-from coursekit.similarity import AnnoyNeighbours, cosine_neighbours, normalize_rows, recall_at_n
+from coursekit.similarity import AnnoyNeighbours, Neighbours, cosine_neighbours, recall_at_n, unit_rows
 
 EXACT = 1e-12
 
@@ -38,17 +39,17 @@ def test_matches_brute_force_in_any_batch_size():
 
 
 def test_zero_vectors_have_cosine_zero():
-    np.testing.assert_array_equal(normalize_rows([[0.0, 0.0], [0.0, 2.0]]), [[0.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(unit_rows([[0.0, 0.0], [0.0, 2.0]]), [[0.0, 0.0], [0.0, 1.0]])
     ids, sims = cosine_neighbours([[0.0, 0.0], [0.0, 2.0], [1.0, 0.0]], 0, 2)
     np.testing.assert_array_equal(sims, [0.0, 0.0])
 
 
 def test_n_is_capped_and_bad_queries_are_refused():
-    ids, _ = cosine_neighbours(VECTORS, 0, 99)
-    assert len(ids) == 4
+    result = cosine_neighbours(VECTORS, 0, 99)
+    assert isinstance(result, Neighbours) and len(result.ids) == 4
     with pytest.raises(IndexError, match=r"0..4, got 5..5"):
         cosine_neighbours(VECTORS, 5, 2)
-    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+    with pytest.raises(ValueError, match="N must be an integer >= 1"):
         cosine_neighbours(VECTORS, 0, 0)
     with pytest.raises(ValueError, match="2 NaN or infinite"):
         cosine_neighbours([[np.nan, np.inf], [1.0, 0.0]], 0, 1)
@@ -86,7 +87,7 @@ def test_annoy_query_vectors_and_single_query():
     assert set(ids.tolist()) == {0, 4} and sims[0] > 0.99
     ids, sims = ann.query(0, 1)
     assert ids.tolist() == [4] and sims[0] == pytest.approx(1.0, abs=1e-6)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         AnnoyNeighbours().query(0, 1)
 
 

@@ -102,7 +102,7 @@ def check_user_update(user_update, *, model=None, user_row=None):
             raise ExerciseFeedback(f"return a 1-D vector of shape ({f},), got {x.shape}: np.linalg.solve(A, b) "
                                    "with a 1-D b gives one (or use .ravel())")
         check_shape(x, (f,), name="user_update", rows="factor")
-    expected = model.recalculate_user(sp.csr_matrix(r_u[None, :]))
+    expected = model.recalculate_user(sp.csr_matrix(r_u[None, :])).factors
     if close(x, expected):
         return passed(f"user_update is right, and equals coursekit's ALS.recalculate_user: x_u = "
                       f"{np.round(expected, 3).tolist()}.")

@@ -1,7 +1,7 @@
 """Checkers for exercises 03 · cultural vectors (df, tf, salience, two-word terms, similarity).
 
 The references are :func:`coursekit.text.salience`, :func:`coursekit.text.ngram_terms`
-and :func:`coursekit.similarity.normalize_rows`.
+and :func:`coursekit.similarity.unit_rows`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 
-from coursekit.similarity import normalize_rows
+from coursekit.similarity import unit_rows
 from coursekit.text import STOP_WORDS, clean_text, ngram_terms, salience, tokenize
 
 from ._feedback import ExerciseFeedback, as_matrix, call, close, first_difference, match_mistakes, passed
@@ -198,7 +198,7 @@ def check_cultural_similarity(cultural_similarity, *, vectors=None):
                                "(0/0). Nobody can say what it is like: make its similarities 0 — divide only where "
                                "the norm is > 0 (np.divide(..., where=norms > 0) or replace zero norms by 1)")
     S = as_matrix(got, name="cultural_similarity", shape=(n, n), rows="artists", cols="artists")
-    V_hat = normalize_rows(V)
+    V_hat = unit_rows(V)
     expected = V_hat @ V_hat.T
     if close(S, expected):
         return passed("cultural_similarity is right: cosines in [−1, 1], 1 on the diagonal, 0 for the artist "
