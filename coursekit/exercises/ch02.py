@@ -13,12 +13,18 @@ from coursekit.als import ALS
 from coursekit.metrics import precision_at_k, recall_at_k
 from coursekit.similarity import cosine_neighbours
 
+from ._feedback import hidden_seed as _hidden_seed
 from ._feedback import (ExerciseFeedback, as_index_list, as_matrix, call, check_shape, close, first_difference,
                         match_mistakes, passed, uses_loop)
 
-__all__ = ["example_plays", "random_plays", "example_model", "example_vectors", "check_predict_all",
+__all__ = ["hidden_seed", "example_plays", "random_plays", "example_model", "example_vectors", "check_predict_all",
            "check_user_update",
            "check_top_k_cosine", "check_top_k_unheard", "check_precision_at_k"]
+
+
+def hidden_seed(*key) -> int:
+    """A hidden test's seed, made from the instructor's grading secret (see :func:`._feedback.hidden_seed`)."""
+    return _hidden_seed("02", *key)
 
 
 def example_plays() -> sp.csr_matrix:

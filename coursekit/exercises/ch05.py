@@ -10,11 +10,17 @@ import numpy as np
 
 from coursekit.mixtape import select
 
+from ._feedback import hidden_seed as _hidden_seed
 from ._feedback import (ExerciseFeedback, as_matrix, call, check_shape, close, first_difference, match_mistakes,
                         passed)
 
-__all__ = ["example_scores", "example_played", "random_case", "EXAMPLE_TRACK_ARTIST", "check_mask_heard", "check_blend",
+__all__ = ["hidden_seed", "example_scores", "example_played", "random_case", "EXAMPLE_TRACK_ARTIST", "check_mask_heard", "check_blend",
            "check_pick_with_cap", "check_mixtape"]
+
+
+def hidden_seed(*key) -> int:
+    """A hidden test's seed, made from the instructor's grading secret (see :func:`._feedback.hidden_seed`)."""
+    return _hidden_seed("05", *key)
 
 #: Artist of each of the 10 tracks: artist 0 has four tracks, artist 1 three.
 EXAMPLE_TRACK_ARTIST = (0, 0, 1, 0, 2, 1, 3, 0, 1, 4)
