@@ -75,6 +75,25 @@ def picks(S, artist, n, cap):
     return np.array([pick(s, artist, n, cap) for s in S])
 
 
+def user_update(Y, r, alpha, lam, *, confidences=True, rhs_confidences=True, target="p", one=1.0):
+    p = (r > 0).astype(float)
+    c = one + alpha * r if confidences else np.ones_like(r)
+    b = Y.T @ ((c if rhs_confidences else 1.0) * (p if target == "p" else r))
+    return np.linalg.solve(Y.T @ (c[:, None] * Y) + lam * np.eye(Y.shape[1]), b)
+
+
+def in_place_unheard(S, R, k):
+    S[R.toarray() > 0] = -np.inf
+    return np.argsort(-S, axis=1, kind="stable")[:, :k]
+
+
+def precision_with(rec, rel, k, *, top=0, total="mean"):
+    n = rec.shape[1] if top is None else k + top
+    hits = np.array([len(set(r[:n].tolist()) & s) for r, s in zip(rec, rel)])
+    per_user = hits / (n if top is None else k)
+    return {"mean": per_user.mean(), "sum": per_user.sum(), "count": hits.sum()}[total]
+
+
 WRONG_ANSWERS = [
     # (checker, wrong answer, words the message must contain)
     (ch01.check_strength_matrix, lambda *a: strength_ok(*a).T, "transposed"),
@@ -100,6 +119,29 @@ WRONG_ANSWERS = [
     (ch02.check_top_k_unheard, lambda S, R, k: unheard(S, R, k - 1), "off by one in k"),
     (ch02.check_precision_at_k, lambda rec, rel, k: np.mean([len(set(r[:k]) & s) / len(s) for r, s in zip(rec, rel)]),
      "recall"),
+    # every mistake exercise 02 names, caught by the visible example with its own hint
+    (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bi[None, :], "user bias"),
+    (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bu[:, None], "item bias"),
+    (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bu[None, :] + bi[None, :], "β_u went along the columns"),
+    (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bu[:, None] + bi[:, None], "β_i went down the rows"),
+    (ch02.check_user_update, partial(user_update, confidences=False), "left out the confidences"),
+    (ch02.check_user_update, partial(user_update, rhs_confidences=False), "right-hand side"),
+    (ch02.check_user_update, partial(user_update, target="r"), "preference p_u"),
+    (ch02.check_user_update, partial(user_update, one=0.0), "you forgot the 1"),
+    (ch02.check_top_k_cosine, lambda V, q, k: top_cosine(V, q, k - 1), "off by one in k"),
+    (ch02.check_top_k_cosine, lambda V, q, k: top_cosine(V, q, k)[::-1], "wrong order"),
+    (ch02.check_top_k_cosine, lambda V, q, k: np.argsort(np.where(np.arange(len(V)) == q, np.inf, unit(V) @ unit(V)[q]),
+                                                         kind="stable")[:k], "least"),
+    (ch02.check_top_k_unheard, lambda S, R, k: unheard(S, R, k + 1), "off by one in k"),
+    (ch02.check_top_k_unheard, lambda S, R, k: np.argsort(np.where(R.toarray() > 0, np.inf, S), axis=1)[:, :k],
+     "lowest"),
+    (ch02.check_top_k_unheard, lambda S, R, k: unheard(S, R, k)[:, ::-1], "wrong order"),
+    (ch02.check_top_k_unheard, in_place_unheard, "in place"),
+    (ch02.check_precision_at_k, partial(precision_with, top=-1), "first k − 1 songs"),
+    (ch02.check_precision_at_k, partial(precision_with, top=+1), "first k + 1 songs"),
+    (ch02.check_precision_at_k, partial(precision_with, top=None), "whole list"),
+    (ch02.check_precision_at_k, partial(precision_with, total="sum"), "added the users up"),
+    (ch02.check_precision_at_k, partial(precision_with, total="count"), "count of hits"),
     (ch03.check_document_frequency, lambda terms: {t: sum(d.count(t) for d in terms) for d in terms for t in d},
      "counted occurrences"),
     (ch03.check_term_frequency, lambda d: {t: float(d.count(t)) for t in d}, "not normalised"),
@@ -129,6 +171,18 @@ def test_checker_explains_the_mistake(checker, answer, words):
         checker(answer)
     assert words in str(caught.value), str(caught.value)
     assert isinstance(caught.value, AssertionError)  # nbgrader and pytest count it as a failed test
+
+
+def test_students_see_the_message_and_their_own_lines_not_the_checkers():
+    def precision(recommended, relevant, k):
+        return 1 / 0
+
+    with pytest.raises(ExerciseFeedback) as caught:
+        ch02.check_precision_at_k(precision)
+    lines = caught.value._render_traceback_()    # what IPython shows in the notebook
+    text = "\n".join(lines)
+    assert lines[-1].endswith(str(caught.value)) and "return 1 / 0" in text and "ZeroDivisionError" in text
+    assert "_feedback.py" not in text and "ch02.py" not in text and "match_mistakes" not in text
 
 
 def test_right_answers_pass():

@@ -178,6 +178,8 @@ def cell_text(hostile, name):
 
 def test_an_honest_submission_gets_every_point(hostile):
     assert hostile["totals"]["honest"] == 9
+    feedback = (hostile["out"] / "feedback" / "honest.md").read_text()
+    assert feedback.count("passed the visible and the hidden checks") == 5   # no hidden input quoted
 
 
 @pytest.mark.parametrize("name", ["forger", "patcher"])
