@@ -42,8 +42,13 @@ def unit(V):
         return V / np.linalg.norm(V, axis=1, keepdims=True)
 
 
-def zscore(S):
-    return (S - S.mean(axis=1, keepdims=True)) / S.std(axis=1, keepdims=True)
+def zscore(S, ddof=0):
+    return (S - S.mean(axis=1, keepdims=True)) / S.std(axis=1, ddof=ddof, keepdims=True)
+
+
+def minmax(S):
+    low, high = S.min(axis=1, keepdims=True), S.max(axis=1, keepdims=True)
+    return (S - low) / (high - low)
 
 
 def unheard(S, R, k):
@@ -119,7 +124,25 @@ WRONG_ANSWERS = [
     (ch02.check_top_k_unheard, lambda S, R, k: unheard(S, R, k - 1), "off by one in k"),
     (ch02.check_precision_at_k, lambda rec, rel, k: np.mean([len(set(r[:k]) & s) / len(s) for r, s in zip(rec, rel)]),
      "recall"),
-    # every mistake exercise 02 names, caught by the visible example with its own hint
+    # every mistake exercises 01, 02 and 05 name, caught by the visible example with its own hint
+    (ch01.check_preference_matrix, lambda R: R, "strengths themselves"),
+    (ch01.check_preference_matrix, lambda R: (R == 0) * 1.0, "swapped"),
+    (ch01.check_confidence_matrix, lambda R, a, e: a * np.log(1 + R / e), "forgot the `1 +`"),
+    (ch01.check_confidence_matrix, lambda R, a, e: 1 + a * np.log2(1 + R / e), "log2"),
+    (ch01.check_confidence_matrix, lambda R, a, e: 1 + a * R, "linear form"),
+    (ch01.check_confidence_matrix, lambda R, a, e: 1 + a * np.log(1 + R), "divide r_ui by ε"),
+    (ch01.check_confidence_matrix, lambda R, a, e: 1 + np.log(1 + a * R / e), "outside the log"),
+    (ch01.check_confidence_matrix, lambda R, a, e: a * np.log(1 + R / e) + (R > 0), "have confidence 0"),
+    (ch05.check_blend, lambda cf, text, w: (1 - w) * zscore(cf) + w * zscore(text), "weights are swapped"),
+    (ch05.check_blend, lambda cf, text, w: w * zscore(cf, ddof=1) + (1 - w) * zscore(text, ddof=1), "ddof"),
+    (ch05.check_blend, lambda cf, text, w: w * minmax(cf) + (1 - w) * minmax(text), "min-max"),
+    (ch05.check_mask_heard, lambda S, P: np.where(P, np.nan, S), "not NaN"),
+    (ch05.check_mask_heard, lambda S, P: np.where(~P, -np.inf, S), "*not* played"),
+    (ch05.check_mask_heard, lambda S, P: S.copy(), "nothing was masked"),
+    (ch05.check_mask_heard, lambda S, P: np.putmask(S, P, -np.inf) or S, "in place"),
+    (ch05.check_pick_with_cap, lambda s, a, n, cap: pick(s, a, n, cap)[::-1], "wrong order"),
+    (ch05.check_pick_with_cap, lambda s, a, n, cap: np.argsort(-np.where(np.isneginf(s), 1e9, s))[:n], "-inf"),
+    (ch05.check_pick_with_cap, lambda s, a, n, cap: pick(s, a, n, cap - 1), "allowed only"),
     (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bi[None, :], "user bias"),
     (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bu[:, None], "item bias"),
     (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bu[None, :] + bi[None, :], "β_u went along the columns"),

@@ -149,7 +149,7 @@ def check_preference_matrix(preference_matrix, *, R=None):
     raise ExerciseFeedback("some preferences are wrong: " + first_difference(P, expected, rows="user", cols="track"))
 
 
-def check_confidence_matrix(confidence_matrix, *, R=None, alpha=5.0, epsilon=1.0):
+def check_confidence_matrix(confidence_matrix, *, R=None, alpha=5.0, epsilon=2.0):
     """Exercise 3: c_ui = 1 + α log(1 + r_ui/ε) on every pair (1 where nothing was observed)."""
     __tracebackhide__ = True
     if R is None:

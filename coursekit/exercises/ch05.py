@@ -89,7 +89,7 @@ def check_mask_heard(mask_heard, *, scores=None, played=None):
     if np.array_equal(M, np.where(played, 0.0, S)):
         raise ExerciseFeedback("played songs got score 0, but 0 can still beat a user's negative scores: use -np.inf, "
                                "which loses to every real score")
-    if np.array_equal(M, np.where(played, np.nan, S)):
+    if np.array_equal(M, np.where(played, np.nan, S), equal_nan=True):
         raise ExerciseFeedback("use -np.inf, not NaN: NaN does not sort below the other scores")
     if np.array_equal(M, np.where(~played, -np.inf, S)):
         raise ExerciseFeedback("you masked the songs the user has *not* played; mask the played ones")
