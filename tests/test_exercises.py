@@ -10,8 +10,8 @@ import nbformat  # release and grade need the dev extra: nbformat, nbclient, nbg
 import numpy as np
 import pytest
 
-from coursekit.exercises import (ExerciseFeedback, Passed, add_exercise_commands, ch01, ch02, ch03, ch05, grade,
-                                 release, release_differences)
+from coursekit.exercises import (ExerciseFeedback, Passed, add_exercise_commands, ch01, ch02, ch03, ch05, ch06,
+                                 grade, release, release_differences)
 from coursekit.exercises import ch04  # its checkers import TensorFlow only when they need it
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +85,10 @@ def user_update(Y, r, alpha, lam, *, confidences=True, rhs_confidences=True, tar
     c = one + alpha * r if confidences else np.ones_like(r)
     b = Y.T @ ((c if rhs_confidences else 1.0) * (p if target == "p" else r))
     return np.linalg.solve(Y.T @ (c[:, None] * Y) + lam * np.eye(Y.shape[1]), b)
+
+
+def cost(nnz, users, items, f):
+    return np.column_stack([nnz, f**2 * nnz, f**3 * (users + items)])
 
 
 def in_place_unheard(S, R, k):
@@ -165,6 +169,23 @@ WRONG_ANSWERS = [
     (ch02.check_precision_at_k, partial(precision_with, top=None), "whole list"),
     (ch02.check_precision_at_k, partial(precision_with, total="sum"), "added the users up"),
     (ch02.check_precision_at_k, partial(precision_with, total="count"), "count of hits"),
+    (ch06.check_id_positions, lambda ids: (np.unique(ids), ids.astype(np.int32)), "wrap around"),
+    (ch06.check_id_positions, lambda ids: np.unique(ids, return_inverse=True), "dtype is int64"),
+    (ch06.check_id_positions, lambda ids: (np.unique(ids)[::-1], np.unique(ids, return_inverse=True)[1]),
+     "not sorted"),
+    (ch06.check_cost_features, lambda nnz, u, i, f: np.vstack([nnz, f**2 * nnz, f**3 * (u + i)]), "3 × 6"),
+    (ch06.check_cost_features, lambda nnz, u, i, f: np.column_stack([nnz, f**3 * nnz, f**3 * (u + i)]),
+     "not f³·nnz"),
+    (ch06.check_cost_features, lambda nnz, u, i, f: np.column_stack([nnz, f**2 * nnz, f**2 * (u + i)]), "not f²"),
+    (ch06.check_cost_features, lambda nnz, u, i, f: np.column_stack([nnz, f**2 * nnz, f**3 * u]),
+     "users *and* items"),
+    (ch06.check_fit_cost_model, lambda nnz, u, i, f, y: np.linalg.lstsq(cost(nnz, u, i, f), y, rcond=None),
+     "first element"),
+    (ch06.check_fit_cost_model, lambda nnz, u, i, f, y: np.linalg.lstsq(cost(nnz, u, i, f), y, rcond=None)[0][::-1],
+     "reverse order"),
+    (ch06.check_fit_cost_model, lambda nnz, u, i, f, y: np.r_[0.0, np.linalg.lstsq(cost(nnz, u, i, f)[:, 1:], y,
+                                                                                  rcond=None)[0]],
+     "left out the c·nnz term"),
     (ch03.check_document_frequency, lambda terms: {t: sum(d.count(t) for d in terms) for d in terms for t in d},
      "counted occurrences"),
     (ch03.check_term_frequency, lambda d: {t: float(d.count(t)) for t in d}, "not normalised"),
