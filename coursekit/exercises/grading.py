@@ -8,18 +8,20 @@ For each student and each source notebook, :func:`grade`
    every check cell with its hidden tests, and every read-only cell. A check
    cell the student deleted is looked for by its visible text; if it is gone,
    the exercise scores 0 and the feedback says so;
-3. runs the notebook in a fresh kernel of this Python, cell by cell, errors
-   allowed (a cell that raises does not stop the cells after it), with a time
-   budget per notebook: a cell still running when the budget is spent is
-   interrupted (like the stop button), the cells after it get a short grace
-   period each, and after a second time-out the rest is not run;
-4. scores each check cell: its points if it ran without an error, else 0 with
-   the checker's message; an open question is left to the instructor (or 0 if
-   unanswered).
+3. runs the student's cells (not the checks) in a kernel inside the bubblewrap
+   sandbox (:mod:`._sandbox`, :mod:`._session`), cell by cell, errors allowed,
+   with a time budget per notebook; a cell past it kills the kernel, and a new
+   one re-runs the cells before it and carries on;
+4. judges each exercise in this process (:mod:`._judge`): the check cell from
+   the source runs here, the student's functions are called in the kernel and
+   their return values come back as plain data (:mod:`._values`); the hidden
+   inputs are made from the instructor's secret. Only a checker that returns
+   scores; an open question is left to the instructor (or 0 if unanswered).
 
 It writes ``grades.csv`` (student, notebook, exercise, points, max_points,
-status), ``feedback/<student>.md`` and the executed notebooks under
-``graded/<student>/``. One broken submission never stops the run.
+status), ``feedback/<student>.md``, the executed notebooks under
+``graded/<student>/`` and ``grading-run.json``, each through a temporary file
+and a rename. One broken or hostile submission never stops the run.
 """
 
 from __future__ import annotations
