@@ -398,7 +398,7 @@ def graded(tmp_path_factory):
     hand_in("erin", submission(), name="Copy of my homework.ipynb")     # renamed
     (subs / "frank").mkdir()
     (subs / "frank" / CH01).write_text("{ this is not a notebook")     # broken file
-    table = grade(subs, base / "out", source_dir=source, timeout=10, secret="test secret")
+    table = grade(subs, base / "out", source_dir=source, timeout=10, exercise_timeout=4, secret="test secret")
     return table, base / "out"
 
 
@@ -439,7 +439,7 @@ def test_an_endless_loop_times_out_and_the_rest_is_graded(graded):
     carol = rows(graded[0], "carol")
     assert carol.loc["ex2-check", "status"] == "timeout" and carol.loc["ex2-check", "points"] == 0
     assert (carol.loc[["ex1-check", "ex3-check", "ex4-check", "ex5-check"], "status"] == "passed").all()
-    assert "stopped after 10 s" in (graded[1] / "feedback" / "carol.md").read_text()
+    assert "stopped after 4 s" in (graded[1] / "feedback" / "carol.md").read_text()
 
 
 def test_deleted_checks_score_zero_and_hidden_tests_catch_hard_coding(graded):

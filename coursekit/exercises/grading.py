@@ -197,8 +197,7 @@ def _run_and_judge(nb, where: dict, source: _Source, submitted: bytes, *, timeou
                     "[grader] the kernel died in this cell\n")))
                 if losses > 1:
                     stop = "a second cell ran out of time or killed the kernel"
-                else:
-                    session.restart(grace=grace)
+                session.restart(grace=grace)   # the looping kernel is killed, whatever it does with SIGINT
             cell.outputs = outputs
         namespace = setup_namespace(source.nb)
         definitions = student_definitions(nb, checks)
