@@ -47,7 +47,8 @@ def setup_namespace(source_nb) -> dict:
             continue
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             try:
-                exec(compile(_python(cell.source), f"<setup {meta.get('grade_id')}>", "exec"), namespace)  # noqa: S102 - the instructor's source cell
+                code = compile(_python(cell.source), f"<setup {meta.get('grade_id')}>", "exec")
+                exec(code, namespace)  # noqa: S102 - the instructor's source cell, never the student's
             except Exception:  # noqa: BLE001 - e.g. the Colab install cell
                 pass
     return namespace

@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = ["Opaque", "encode", "decode", "write", "read", "ValueTooLarge"]
 
-MAX_BYTES = 256 * 2**20      # what one answer may weigh, arrays included
+MAX_BYTES = 64 * 2**20       # what one answer may weigh, arrays included (the exercises' are kilobytes)
 _MAX_DEPTH = 40
 
 

@@ -14,7 +14,8 @@ from ._feedback import hidden_seed as _hidden_seed
 from ._feedback import (ExerciseFeedback, as_matrix, call, check_shape, close, first_difference, match_mistakes,
                         passed)
 
-__all__ = ["hidden_seed", "example_scores", "example_played", "random_case", "EXAMPLE_TRACK_ARTIST", "check_mask_heard", "check_blend",
+__all__ = ["hidden_seed", "example_scores", "example_played", "random_case", "EXAMPLE_TRACK_ARTIST",
+           "check_mask_heard", "check_blend",
            "check_pick_with_cap", "check_mixtape"]
 
 

@@ -155,7 +155,8 @@ def _match(files: list[Path], sources: dict) -> tuple[dict, list[str]]:
 def _verdict_output(status: str, message: str):
     from nbformat.v4 import new_output
 
-    text = {"passed": "✔ passed (visible and hidden checks, judged by the grader)"}.get(status, f"✘ {status}: {message}")
+    text = ("✔ passed (visible and hidden checks, judged by the grader)" if status == "passed" else
+            f"✘ {status}: {message}")
     return new_output("stream", name="stdout", text=f"[grader] {text}\n")
 
 
