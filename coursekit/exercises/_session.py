@@ -50,6 +50,23 @@ def _spec_manager(argv):
     return SandboxSpecs()
 
 
+def _wait_until_gone(uid: int, *, seconds: float = 10.0) -> None:
+    """Wait (a little) until the sandbox's processes have died, so that the next kernel has its process quota."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = False
+        for entry in os.scandir("/proc"):
+            try:
+                if entry.name.isdigit() and entry.stat().st_uid == uid:
+                    alive = True
+                    break
+            except OSError:
+                continue
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
 class KernelSession:
     """A sandboxed kernel for one submission (use as a context manager).
 
@@ -122,6 +139,8 @@ class KernelSession:
                 pass
             self.km.cleanup_resources()
         self.km = self.kc = None
+        if os.geteuid() == 0 and self.sandbox:
+            _wait_until_gone(SANDBOX_UID)
 
     def restart(self, *, grace: float) -> None:
         """A fresh kernel that has re-run the cells that ran before (each with ``grace`` seconds)."""
