@@ -483,3 +483,43 @@ def test_grade_command(tmp_path, capsys):
     assert "zoe" in printed.out and "WITHOUT A SANDBOX" in printed.out and "--unsafe-no-sandbox" in printed.err
     args = parser().parse_args(["exercises", "grade", str(tmp_path / "nowhere")])
     assert args.func(args) == 2
+
+
+def test_the_same_secret_gives_the_same_hidden_inputs():
+    from coursekit.exercises._feedback import grading_secret
+
+    with grading_secret("term 1"):
+        a, b = ch02.hidden_seed("ex1"), ch02.hidden_seed("ex1", 2)
+        again = ch02.hidden_seed("ex1")
+    with grading_secret("term 2"):
+        other = ch02.hidden_seed("ex1")
+    assert a == again and a != b and a != other
+
+
+def test_without_a_sandbox_the_grader_refuses(tmp_path, monkeypatch):
+    import coursekit.exercises.grading as grading
+
+    monkeypatch.setattr(grading, "sandbox_problem", lambda: "bwrap not found: install bubblewrap (apt-get ...)")
+    (tmp_path / "subs" / "zoe").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="install bubblewrap.*--unsafe-no-sandbox"):
+        grade(tmp_path / "subs", tmp_path / "out", secret="s")
+    monkeypatch.delenv("COURSEKIT_GRADING_SECRET", raising=False)
+    with pytest.raises(ValueError, match="secret"):
+        grade(tmp_path / "subs", tmp_path / "out", sandbox=False)
+
+
+def test_grade_command_one_chapter_and_the_secret_file(tmp_path, capsys):
+    (tmp_path / "subs" / "zoe").mkdir(parents=True)
+    inside = ROOT / "pyproject.toml"        # a file in the repository: students can read it
+    args = parser().parse_args(["exercises", "grade", str(tmp_path / "subs"), "--secret-file", str(inside)])
+    assert args.func(args) == 2 and "outside" in capsys.readouterr().err
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a phrase\n")
+    args = parser().parse_args(["exercises", "grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                                "--secret-file", str(secret), "--chapter", "02", "--unsafe-no-sandbox"])
+    assert args.func(args) == 0
+    table = __import__("pandas").read_csv(tmp_path / "out" / "grades.csv")
+    assert set(table["notebook"]) == {"02_matrix_factorization.ipynb"} and table["max_points"].sum() == 12
+    args = parser().parse_args(["exercises", "grade", str(tmp_path / "subs"), "--secret", "s", "--chapter", "09",
+                                "--unsafe-no-sandbox"])
+    assert args.func(args) == 2 and "09_*.ipynb" in capsys.readouterr().err

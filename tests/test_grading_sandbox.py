@@ -226,27 +226,3 @@ def test_a_kernel_that_ignores_sigint_loses_only_the_looping_exercise(hostile):
     rows = student(hostile, "deaf")
     assert rows.loc["ex2-check", "status"] == "timeout"
     assert (rows.drop(["ex2-check", "open-answer"])["status"] == "passed").all(), rows
-
-
-def test_the_same_secret_gives_the_same_hidden_inputs():
-    from coursekit.exercises import ch02
-    from coursekit.exercises._feedback import grading_secret
-
-    with grading_secret("term 1"):
-        a, b = ch02.hidden_seed("ex1"), ch02.hidden_seed("ex1", 2)
-        again = ch02.hidden_seed("ex1")
-    with grading_secret("term 2"):
-        other = ch02.hidden_seed("ex1")
-    assert a == again and a != b and a != other
-
-
-def test_without_a_sandbox_the_grader_refuses(tmp_path, monkeypatch):
-    import coursekit.exercises.grading as grading
-
-    monkeypatch.setattr(grading, "sandbox_problem", lambda: "bwrap not found: install bubblewrap (apt-get ...)")
-    (tmp_path / "subs" / "zoe").mkdir(parents=True)
-    with pytest.raises(RuntimeError, match="install bubblewrap.*--unsafe-no-sandbox"):
-        grade(tmp_path / "subs", tmp_path / "out", secret="s")
-    monkeypatch.delenv("COURSEKIT_GRADING_SECRET", raising=False)
-    with pytest.raises(ValueError, match="secret"):
-        grade(tmp_path / "subs", tmp_path / "out", sandbox=False)
