@@ -12,6 +12,8 @@ One class of chapter 01 submissions, graded once (module fixture) in the bubblew
 - bomb       right answers; a fork bomb in a cell                       → 9, stopped by the process limit
 - hog        a 10 GB allocation in exercise 2                           → 8 (ex2: MemoryError)
 - deaf       ignores SIGINT and loops in exercise 2                     → 8 (ex2: timeout, the rest graded)
+- stuck      ignores SIGINT and loops in a cell of its own, before
+             exercises 3–5                                              → 9, the cells after it still run
 
 Skipped, with the reason, where bubblewrap cannot run.
 """
@@ -110,6 +112,14 @@ DEAF = """def preference_matrix(R):
         pass"""
 
 
+STUCK = """
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass
+"""
+
+
 def with_cell(nb, code, *, after="ex5-check"):
     index = next(i for i, c in enumerate(nb.cells) if meta(c).get("grade_id") == after)
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell(code))
@@ -148,13 +158,14 @@ def hostile(tmp_path_factory):
         "bomb": with_cell(submission(), BOMB),
         "hog": submission({"ex2-solution": HOG}),
         "deaf": submission({"ex2-solution": DEAF}),
+        "stuck": with_cell(submission(), STUCK, after="ex2-check"),
     }
     for student, nb in class_.items():
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, subs / student / CH01)
     honest_before = honest_path.read_bytes()
     start = time.monotonic()
-    table = grade(subs, out, source_dir=source, timeout=15, exercise_timeout=5, secret="hostile suite")
+    table = grade(subs, out, source_dir=source, timeout=12, exercise_timeout=5, secret="hostile suite")
     seconds = time.monotonic() - start
     left = leftover_processes()
     csv_after = (out / "grades.csv").read_bytes()
@@ -226,3 +237,9 @@ def test_a_kernel_that_ignores_sigint_loses_only_the_looping_exercise(hostile):
     rows = student(hostile, "deaf")
     assert rows.loc["ex2-check", "status"] == "timeout"
     assert (rows.drop(["ex2-check", "open-answer"])["status"] == "passed").all(), rows
+
+
+def test_a_cell_that_ignores_sigint_costs_only_itself(hostile):
+    rows = student(hostile, "stuck")
+    assert (rows.drop("open-answer")["status"] == "passed").all(), rows
+    assert "[grader] stopped after" in cell_text(hostile, "stuck")
