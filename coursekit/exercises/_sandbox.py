@@ -16,6 +16,7 @@ unprivileged user id (:data:`SANDBOX_UID`) so that the process limit holds.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -90,7 +91,18 @@ def _namespaces() -> list[str]:
     As root it makes none, so that SANDBOX_UID stays a real user id, which the process limit counts.
     """
     common = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-    return common if os.geteuid() == 0 else common + ["--unshare-user", "--disable-userns"]
+    if os.geteuid() == 0:
+        return common
+    return common + ["--unshare-user"] + (["--disable-userns"] if _bwrap_knows("--disable-userns") else [])
+
+
+@functools.lru_cache(maxsize=None)
+def _bwrap_knows(option: str) -> bool:
+    """Whether this bubblewrap has ``option`` (``--disable-userns`` came with 0.8)."""
+    try:
+        return option in subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _python_roots() -> list[str]:
