@@ -31,10 +31,20 @@ def spark():
 
 # Tests that take more than a few seconds: Spark, TensorFlow, whole mixtapes and notebooks.
 # They run by default; `pytest -m "not slow"` leaves them out for a quick check.
-_SLOW_MODULES = {"test_cnn.py", "test_mixtape.py", "test_real_data_notebooks.py", "test_exercises.py"}
+_SLOW_MODULES = {"test_cnn.py", "test_mixtape.py", "test_real_data_notebooks.py", "test_exercises.py",
+                 "test_grading_sandbox.py", "test_browser.py", "test_modelcache.py"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "spark" in getattr(item, "fixturenames", ()) or item.path.name in _SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_report_header(config):
+    """Say whether the grading tests can run their sandbox (they are skipped, with this reason, where not)."""
+    from coursekit.exercises._sandbox import sandbox_problem
+
+    problem = sandbox_problem()
+    return "grading sandbox: bubblewrap works" if problem is None else (
+        f"grading sandbox: UNAVAILABLE, the grading tests are skipped: {problem}")

@@ -10,8 +10,8 @@ import nbformat  # release and grade need the dev extra: nbformat, nbclient, nbg
 import numpy as np
 import pytest
 
-from coursekit.exercises import (ExerciseFeedback, Passed, add_exercise_commands, ch01, ch02, ch03, ch05, grade,
-                                 release, release_differences)
+from coursekit.exercises import (ExerciseFeedback, Passed, add_exercise_commands, ch01, ch02, ch03, ch05, ch06,
+                                 grade, release, release_differences)
 from coursekit.exercises import ch04  # its checkers import TensorFlow only when they need it
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,8 +42,13 @@ def unit(V):
         return V / np.linalg.norm(V, axis=1, keepdims=True)
 
 
-def zscore(S):
-    return (S - S.mean(axis=1, keepdims=True)) / S.std(axis=1, keepdims=True)
+def zscore(S, ddof=0):
+    return (S - S.mean(axis=1, keepdims=True)) / S.std(axis=1, ddof=ddof, keepdims=True)
+
+
+def minmax(S):
+    low, high = S.min(axis=1, keepdims=True), S.max(axis=1, keepdims=True)
+    return (S - low) / (high - low)
 
 
 def unheard(S, R, k):
@@ -75,6 +80,29 @@ def picks(S, artist, n, cap):
     return np.array([pick(s, artist, n, cap) for s in S])
 
 
+def user_update(Y, r, alpha, lam, *, confidences=True, rhs_confidences=True, target="p", one=1.0):
+    p = (r > 0).astype(float)
+    c = one + alpha * r if confidences else np.ones_like(r)
+    b = Y.T @ ((c if rhs_confidences else 1.0) * (p if target == "p" else r))
+    return np.linalg.solve(Y.T @ (c[:, None] * Y) + lam * np.eye(Y.shape[1]), b)
+
+
+def cost(nnz, users, items, f):
+    return np.column_stack([nnz, f**2 * nnz, f**3 * (users + items)])
+
+
+def in_place_unheard(S, R, k):
+    S[R.toarray() > 0] = -np.inf
+    return np.argsort(-S, axis=1, kind="stable")[:, :k]
+
+
+def precision_with(rec, rel, k, *, top=0, total="mean"):
+    n = rec.shape[1] if top is None else k + top
+    hits = np.array([len(set(r[:n].tolist()) & s) for r, s in zip(rec, rel)])
+    per_user = hits / (n if top is None else k)
+    return {"mean": per_user.mean(), "sum": per_user.sum(), "count": hits.sum()}[total]
+
+
 WRONG_ANSWERS = [
     # (checker, wrong answer, words the message must contain)
     (ch01.check_strength_matrix, lambda *a: strength_ok(*a).T, "transposed"),
@@ -100,6 +128,64 @@ WRONG_ANSWERS = [
     (ch02.check_top_k_unheard, lambda S, R, k: unheard(S, R, k - 1), "off by one in k"),
     (ch02.check_precision_at_k, lambda rec, rel, k: np.mean([len(set(r[:k]) & s) / len(s) for r, s in zip(rec, rel)]),
      "recall"),
+    # every mistake exercises 01, 02 and 05 name, caught by the visible example with its own hint
+    (ch01.check_preference_matrix, lambda R: R, "strengths themselves"),
+    (ch01.check_preference_matrix, lambda R: (R == 0) * 1.0, "swapped"),
+    (ch01.check_confidence_matrix, lambda R, a, e: a * np.log(1 + R / e), "forgot the `1 +`"),
+    (ch01.check_confidence_matrix, lambda R, a, e: 1 + a * np.log2(1 + R / e), "log2"),
+    (ch01.check_confidence_matrix, lambda R, a, e: 1 + a * R, "linear form"),
+    (ch01.check_confidence_matrix, lambda R, a, e: 1 + a * np.log(1 + R), "divide r_ui by ε"),
+    (ch01.check_confidence_matrix, lambda R, a, e: 1 + np.log(1 + a * R / e), "outside the log"),
+    (ch01.check_confidence_matrix, lambda R, a, e: a * np.log(1 + R / e) + (R > 0), "have confidence 0"),
+    (ch05.check_blend, lambda cf, text, w: (1 - w) * zscore(cf) + w * zscore(text), "weights are swapped"),
+    (ch05.check_blend, lambda cf, text, w: w * zscore(cf, ddof=1) + (1 - w) * zscore(text, ddof=1), "ddof"),
+    (ch05.check_blend, lambda cf, text, w: w * minmax(cf) + (1 - w) * minmax(text), "min-max"),
+    (ch05.check_mask_heard, lambda S, P: np.where(P, np.nan, S), "not NaN"),
+    (ch05.check_mask_heard, lambda S, P: np.where(~P, -np.inf, S), "*not* played"),
+    (ch05.check_mask_heard, lambda S, P: S.copy(), "nothing was masked"),
+    (ch05.check_mask_heard, lambda S, P: np.putmask(S, P, -np.inf) or S, "in place"),
+    (ch05.check_pick_with_cap, lambda s, a, n, cap: pick(s, a, n, cap)[::-1], "wrong order"),
+    (ch05.check_pick_with_cap, lambda s, a, n, cap: np.argsort(-np.where(np.isneginf(s), 1e9, s))[:n], "-inf"),
+    (ch05.check_pick_with_cap, lambda s, a, n, cap: pick(s, a, n, cap - 1), "allowed only"),
+    (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bi[None, :], "user bias"),
+    (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bu[:, None], "item bias"),
+    (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bu[None, :] + bi[None, :], "β_u went along the columns"),
+    (ch02.check_predict_all, lambda X, Y, bu, bi: X @ Y.T + bu[:, None] + bi[:, None], "β_i went down the rows"),
+    (ch02.check_user_update, partial(user_update, confidences=False), "left out the confidences"),
+    (ch02.check_user_update, partial(user_update, rhs_confidences=False), "right-hand side"),
+    (ch02.check_user_update, partial(user_update, target="r"), "preference p_u"),
+    (ch02.check_user_update, partial(user_update, one=0.0), "you forgot the 1"),
+    (ch02.check_top_k_cosine, lambda V, q, k: top_cosine(V, q, k - 1), "off by one in k"),
+    (ch02.check_top_k_cosine, lambda V, q, k: top_cosine(V, q, k)[::-1], "wrong order"),
+    (ch02.check_top_k_cosine, lambda V, q, k: np.argsort(np.where(np.arange(len(V)) == q, np.inf, unit(V) @ unit(V)[q]),
+                                                         kind="stable")[:k], "least"),
+    (ch02.check_top_k_unheard, lambda S, R, k: unheard(S, R, k + 1), "off by one in k"),
+    (ch02.check_top_k_unheard, lambda S, R, k: np.argsort(np.where(R.toarray() > 0, np.inf, S), axis=1)[:, :k],
+     "lowest"),
+    (ch02.check_top_k_unheard, lambda S, R, k: unheard(S, R, k)[:, ::-1], "wrong order"),
+    (ch02.check_top_k_unheard, in_place_unheard, "in place"),
+    (ch02.check_precision_at_k, partial(precision_with, top=-1), "first k − 1 songs"),
+    (ch02.check_precision_at_k, partial(precision_with, top=+1), "first k + 1 songs"),
+    (ch02.check_precision_at_k, partial(precision_with, top=None), "whole list"),
+    (ch02.check_precision_at_k, partial(precision_with, total="sum"), "added the users up"),
+    (ch02.check_precision_at_k, partial(precision_with, total="count"), "count of hits"),
+    (ch06.check_id_positions, lambda ids: (np.unique(ids), ids.astype(np.int32)), "wrap around"),
+    (ch06.check_id_positions, lambda ids: np.unique(ids, return_inverse=True), "dtype is int64"),
+    (ch06.check_id_positions, lambda ids: (np.unique(ids)[::-1], np.unique(ids, return_inverse=True)[1]),
+     "not sorted"),
+    (ch06.check_cost_features, lambda nnz, u, i, f: np.vstack([nnz, f**2 * nnz, f**3 * (u + i)]), "3 × 6"),
+    (ch06.check_cost_features, lambda nnz, u, i, f: np.column_stack([nnz, f**3 * nnz, f**3 * (u + i)]),
+     "not f³·nnz"),
+    (ch06.check_cost_features, lambda nnz, u, i, f: np.column_stack([nnz, f**2 * nnz, f**2 * (u + i)]), "not f²"),
+    (ch06.check_cost_features, lambda nnz, u, i, f: np.column_stack([nnz, f**2 * nnz, f**3 * u]),
+     "users *and* items"),
+    (ch06.check_fit_cost_model, lambda nnz, u, i, f, y: np.linalg.lstsq(cost(nnz, u, i, f), y, rcond=None),
+     "first element"),
+    (ch06.check_fit_cost_model, lambda nnz, u, i, f, y: np.linalg.lstsq(cost(nnz, u, i, f), y, rcond=None)[0][::-1],
+     "reverse order"),
+    (ch06.check_fit_cost_model, lambda nnz, u, i, f, y: np.r_[0.0, np.linalg.lstsq(cost(nnz, u, i, f)[:, 1:], y,
+                                                                                  rcond=None)[0]],
+     "left out the c·nnz term"),
     (ch03.check_document_frequency, lambda terms: {t: sum(d.count(t) for d in terms) for d in terms for t in d},
      "counted occurrences"),
     (ch03.check_term_frequency, lambda d: {t: float(d.count(t)) for t in d}, "not normalised"),
@@ -129,6 +215,18 @@ def test_checker_explains_the_mistake(checker, answer, words):
         checker(answer)
     assert words in str(caught.value), str(caught.value)
     assert isinstance(caught.value, AssertionError)  # nbgrader and pytest count it as a failed test
+
+
+def test_students_see_the_message_and_their_own_lines_not_the_checkers():
+    def precision(recommended, relevant, k):
+        return 1 / 0
+
+    with pytest.raises(ExerciseFeedback) as caught:
+        ch02.check_precision_at_k(precision)
+    lines = caught.value._render_traceback_()    # what IPython shows in the notebook
+    text = "\n".join(lines)
+    assert lines[-1].endswith(str(caught.value)) and "return 1 / 0" in text and "ZeroDivisionError" in text
+    assert "_feedback.py" not in text and "ch02.py" not in text and "match_mistakes" not in text
 
 
 def test_right_answers_pass():
@@ -262,8 +360,20 @@ def submission(answers=None, *, drop=(), extra_after=None, answer_text="The lull
     return nb
 
 
+def _sandbox_problem():
+    from coursekit.exercises._sandbox import sandbox_problem
+
+    return sandbox_problem()
+
+
+SANDBOX_PROBLEM = _sandbox_problem()
+needs_sandbox = pytest.mark.skipif(SANDBOX_PROBLEM is not None, reason=f"no sandbox: {SANDBOX_PROBLEM}")
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    if SANDBOX_PROBLEM:
+        pytest.skip(f"grading needs the sandbox: {SANDBOX_PROBLEM}")
     base = tmp_path_factory.mktemp("grading")
     source, subs = base / "source", base / "submissions"
     source.mkdir()
@@ -288,7 +398,7 @@ def graded(tmp_path_factory):
     hand_in("erin", submission(), name="Copy of my homework.ipynb")     # renamed
     (subs / "frank").mkdir()
     (subs / "frank" / CH01).write_text("{ this is not a notebook")     # broken file
-    table = grade(subs, base / "out", source_dir=source, timeout=10)
+    table = grade(subs, base / "out", source_dir=source, timeout=10, exercise_timeout=4, secret="test secret")
     return table, base / "out"
 
 
@@ -329,7 +439,7 @@ def test_an_endless_loop_times_out_and_the_rest_is_graded(graded):
     carol = rows(graded[0], "carol")
     assert carol.loc["ex2-check", "status"] == "timeout" and carol.loc["ex2-check", "points"] == 0
     assert (carol.loc[["ex1-check", "ex3-check", "ex4-check", "ex5-check"], "status"] == "passed").all()
-    assert "time limit" in (graded[1] / "feedback" / "carol.md").read_text()
+    assert "stopped after 4 s" in (graded[1] / "feedback" / "carol.md").read_text()
 
 
 def test_deleted_checks_score_zero_and_hidden_tests_catch_hard_coding(graded):
@@ -364,10 +474,52 @@ def test_release_check_command(capsys):
 
 def test_grade_command(tmp_path, capsys):
     (tmp_path / "subs" / "zoe").mkdir(parents=True)      # a student who handed in nothing
-    args = parser().parse_args(["exercises", "grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out")])
+    args = parser().parse_args(["exercises", "grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                                "--secret", "s", "--unsafe-no-sandbox"])    # nothing to run: no sandbox needed
     assert args.func(args) == 0
     table = __import__("pandas").read_csv(tmp_path / "out" / "grades.csv")
     assert set(table["status"]) == {"missing"} and set(table["notebook"]) == set(NOTEBOOKS)
-    assert "zoe" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "zoe" in printed.out and "WITHOUT A SANDBOX" in printed.out and "--unsafe-no-sandbox" in printed.err
     args = parser().parse_args(["exercises", "grade", str(tmp_path / "nowhere")])
     assert args.func(args) == 2
+
+
+def test_the_same_secret_gives_the_same_hidden_inputs():
+    from coursekit.exercises._feedback import grading_secret
+
+    with grading_secret("term 1"):
+        a, b = ch02.hidden_seed("ex1"), ch02.hidden_seed("ex1", 2)
+        again = ch02.hidden_seed("ex1")
+    with grading_secret("term 2"):
+        other = ch02.hidden_seed("ex1")
+    assert a == again and a != b and a != other
+
+
+def test_without_a_sandbox_the_grader_refuses(tmp_path, monkeypatch):
+    import coursekit.exercises.grading as grading
+
+    monkeypatch.setattr(grading, "sandbox_problem", lambda: "bwrap not found: install bubblewrap (apt-get ...)")
+    (tmp_path / "subs" / "zoe").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="install bubblewrap.*--unsafe-no-sandbox"):
+        grade(tmp_path / "subs", tmp_path / "out", secret="s")
+    monkeypatch.delenv("COURSEKIT_GRADING_SECRET", raising=False)
+    with pytest.raises(ValueError, match="secret"):
+        grade(tmp_path / "subs", tmp_path / "out", sandbox=False)
+
+
+def test_grade_command_one_chapter_and_the_secret_file(tmp_path, capsys):
+    (tmp_path / "subs" / "zoe").mkdir(parents=True)
+    inside = ROOT / "pyproject.toml"        # a file in the repository: students can read it
+    args = parser().parse_args(["exercises", "grade", str(tmp_path / "subs"), "--secret-file", str(inside)])
+    assert args.func(args) == 2 and "outside" in capsys.readouterr().err
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a phrase\n")
+    args = parser().parse_args(["exercises", "grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                                "--secret-file", str(secret), "--chapter", "02", "--unsafe-no-sandbox"])
+    assert args.func(args) == 0
+    table = __import__("pandas").read_csv(tmp_path / "out" / "grades.csv")
+    assert set(table["notebook"]) == {"02_matrix_factorization.ipynb"} and table["max_points"].sum() == 12
+    args = parser().parse_args(["exercises", "grade", str(tmp_path / "subs"), "--secret", "s", "--chapter", "09",
+                                "--unsafe-no-sandbox"])
+    assert args.func(args) == 2 and "09_*.ipynb" in capsys.readouterr().err

@@ -10,8 +10,13 @@ frames out of IPython's traceback, so the student sees the message, not our code
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
+import hashlib
 import inspect
+import os
 import textwrap
+import traceback
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,7 +29,21 @@ class ExerciseFeedback(AssertionError):
     """A wrong answer, with a message that says in a student's words what is wrong.
 
     It is an ``AssertionError``, so nbgrader and pytest count it as a failed test.
+    In a notebook, IPython shows it as the message alone (``_render_traceback_``):
+    the student's own lines when their code raised, never the checker's.
     """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = []
+        cause = self.__cause__
+        if cause is not None:
+            frames = [f for f in traceback.extract_tb(cause.__traceback__)
+                      if not f.filename.startswith(os.path.dirname(__file__))]
+            if frames:
+                lines += ["Traceback of your code (most recent call last):"]
+                lines += [line.rstrip("\n") for line in traceback.format_list(frames)]
+                lines += [f"{type(cause).__name__}: {cause}", ""]
+        return lines + [f"\x1b[0;31mExerciseFeedback\x1b[0m: {self}"]
 
 
 class Passed(str):
@@ -32,6 +51,31 @@ class Passed(str):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+_SECRET: contextvars.ContextVar = contextvars.ContextVar("coursekit_grading_secret", default=None)
+
+
+@contextlib.contextmanager
+def grading_secret(secret: str):
+    """Within the block, :func:`hidden_seed` derives the hidden tests' inputs from ``secret``."""
+    token = _SECRET.set(secret)
+    try:
+        yield
+    finally:
+        _SECRET.reset(token)
+
+
+def hidden_seed(chapter: str, *key) -> int:
+    """A seed for a hidden test, derived from the instructor's secret (same secret, same seed).
+
+    The secret comes from the grader (:func:`grading_secret`), else from the
+    ``COURSEKIT_GRADING_SECRET`` environment variable, else it is ``"practice"``
+    (a student running the source notebook gets the practice inputs).
+    """
+    secret = _SECRET.get() or os.environ.get("COURSEKIT_GRADING_SECRET") or "practice"
+    text = "\0".join([secret, str(chapter)] + [str(k) for k in key])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
 def passed(message: str) -> Passed:
@@ -138,8 +182,13 @@ def uses_loop(func, *, over: tuple = ()) -> bool:
     signal weights is fine, looping over the rows of the log is not.
     """
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
-        params = list(inspect.signature(func).parameters)
+        source = getattr(func, "_coursekit_source", None)  # the grader reads it from the notebook's text
+        if source is None and hasattr(func, "_coursekit_source"):
+            return False
+        tree = ast.parse(textwrap.dedent(source if source is not None else inspect.getsource(func)))
+        functions = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        params = ([a.arg for a in functions[0].args.args] if functions else
+                  list(inspect.signature(func).parameters))
     except (OSError, TypeError, SyntaxError, ValueError):
         return False  # no source to read (e.g. defined by exec): give the benefit of the doubt
     names = {params[i] for i in over if i < len(params)}

@@ -13,12 +13,18 @@ from coursekit.als import ALS
 from coursekit.metrics import precision_at_k, recall_at_k
 from coursekit.similarity import cosine_neighbours
 
+from ._feedback import hidden_seed as _hidden_seed
 from ._feedback import (ExerciseFeedback, as_index_list, as_matrix, call, check_shape, close, first_difference,
                         match_mistakes, passed, uses_loop)
 
-__all__ = ["example_plays", "random_plays", "example_model", "example_vectors", "check_predict_all",
+__all__ = ["hidden_seed", "example_plays", "random_plays", "example_model", "example_vectors", "check_predict_all",
            "check_user_update",
            "check_top_k_cosine", "check_top_k_unheard", "check_precision_at_k"]
+
+
+def hidden_seed(*key) -> int:
+    """A hidden test's seed, made from the instructor's grading secret (see :func:`._feedback.hidden_seed`)."""
+    return _hidden_seed("02", *key)
 
 
 def example_plays() -> sp.csr_matrix:
@@ -58,8 +64,12 @@ def check_predict_all(predict_all, *, model=None):
     model = example_model() if model is None else model
     X, Y = model.user_factors_.copy(), model.item_factors_.copy()
     b_u, b_i = model.user_biases_.copy(), model.item_biases_.copy()
-    got = call(predict_all, X.copy(), Y.copy(), b_u.copy(), b_i.copy(), name="predict_all")
     n_users, n_items = len(X), len(Y)
+    try:
+        got = call(predict_all, X.copy(), Y.copy(), b_u.copy(), b_i.copy(), name="predict_all")
+    except ExerciseFeedback as feedback:
+        _explain_broadcasting(feedback, n_users, n_items)
+        raise
     S = as_matrix(got, name="predict_all", shape=(n_users, n_items), rows="users", cols="items")
     expected = model.predict(np.arange(n_users))
     if close(S, expected):
@@ -75,6 +85,23 @@ def check_predict_all(predict_all, *, model=None):
     ])
     raise ExerciseFeedback("some predictions are wrong: " + first_difference(S, expected, rows="user",
                                                                              cols="item"))
+
+
+def _explain_broadcasting(feedback, n_users: int, n_items: int) -> None:
+    """A broadcasting error names the bias that went along the wrong axis (users ≠ items in every example)."""
+    __tracebackhide__ = True
+    cause = feedback.__cause__
+    text = str(cause).replace(" ", "") if cause is not None else ""
+    if cause is None or type(cause).__name__ != "ValueError" or "broadcast" not in text:
+        return
+    if f"(1,{n_users})" in text or f"({n_users},)" in text:
+        raise ExerciseFeedback("β_u went along the columns: b_user has one value per user, so it must add one "
+                               "value per *row* — give it a column axis, b_user[:, None] (your shapes could "
+                               f"not be broadcast: {cause})") from None
+    if f"({n_items},1)" in text:
+        raise ExerciseFeedback("β_i went down the rows: b_item has one value per song, so it must add one value "
+                               "per *column* — b_item[None, :] (or just b_item) (your shapes could not be "
+                               f"broadcast: {cause})") from None
 
 
 def _solve(Y, c, p, lam):
@@ -214,9 +241,9 @@ def check_top_k_unheard(top_k_unheard, *, scores=None, plays=None, k=2):
 def check_precision_at_k(precision, *, recommended=None, relevant=None, k=3):
     """Exercise 5: mean over users of |top-k ∩ relevant| / k."""
     __tracebackhide__ = True
-    if recommended is None:
-        recommended = np.array([[3, 1, 4, 0], [2, 0, 1, 3], [4, 3, 2, 1]])
-        relevant = [{3, 4}, {0, 1, 2}, {0}]
+    if recommended is None:  # k, k − 1, k + 1, the whole list, recall, sum and count all give different values
+        recommended = np.array([[3, 1, 4, 0, 2], [2, 0, 1, 3, 4], [4, 3, 2, 1, 0]])
+        relevant = [{3, 4}, {0, 1, 3}, {0, 2}]
     rec = np.asarray(recommended)
     rel = [set(r) for r in relevant]
     got = call(precision, rec.copy(), [set(r) for r in rel], k, name="precision")

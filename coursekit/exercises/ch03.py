@@ -13,10 +13,16 @@ import numpy as np
 from coursekit.similarity import unit_rows
 from coursekit.text import STOP_WORDS, clean_text, ngram_terms, salience, tokenize
 
+from ._feedback import hidden_seed as _hidden_seed
 from ._feedback import ExerciseFeedback, as_matrix, call, close, first_difference, match_mistakes, passed
 
-__all__ = ["EXAMPLE_DOCUMENTS", "example_terms", "example_artist_vectors", "check_document_frequency",
+__all__ = ["hidden_seed", "EXAMPLE_DOCUMENTS", "example_terms", "example_artist_vectors", "check_document_frequency",
            "check_term_frequency", "check_salience_scores", "check_two_word_terms", "check_cultural_similarity"]
+
+
+def hidden_seed(*key) -> int:
+    """A hidden test's seed, made from the instructor's grading secret (see :func:`._feedback.hidden_seed`)."""
+    return _hidden_seed("03", *key)
 
 #: Three reviews, one per artist: two sunny pop acts and a heavy one.
 EXAMPLE_DOCUMENTS = (

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._feedback import hidden_seed as _hidden_seed
 from ._feedback import ExerciseFeedback, call, check_shape, close, match_mistakes, passed
 
-__all__ = ["example_beats", "EXAMPLE_LAYERS", "example_activations", "check_tempo_from_beats",
-           "check_receptive_field", "check_temporal_pooling", "check_l2_pooling_layer"]
+__all__ = ["hidden_seed", "example_beats", "EXAMPLE_LAYERS", "example_activations", "check_tempo_from_beats",
+           "check_receptive_field", "check_temporal_pooling", "check_l2_pooling_layer",
+           "probe_l2_pooling_layer"]
+
+
+def hidden_seed(*key) -> int:
+    """A hidden test's seed, made from the instructor's grading secret (see :func:`._feedback.hidden_seed`)."""
+    return _hidden_seed("04", *key)
 
 #: The time layers of coursekit's audio CNN (``coursekit.cnn.build_model``), input to output.
 EXAMPLE_LAYERS = (("conv", 4), ("pool", 2), ("conv", 4), ("pool", 2), ("conv", 4))
@@ -134,51 +141,104 @@ def check_temporal_pooling(temporal_pooling, *, H=None):
     raise ExerciseFeedback("some features are wrong")  # pragma: no cover
 
 
-def check_l2_pooling_layer(layer_class, *, channels: int = 3):
-    """Exercise 4: a Keras layer computing sqrt(mean_t h²), usable in a model with any number of frames."""
-    __tracebackhide__ = True
+def _error_text(err: BaseException) -> str:
+    return f"{type(err).__name__}: {str(err)[:200]}"
+
+
+def probe_l2_pooling_layer(layer_class, *, channels: int = 3, frames=(5, 9), seed: int = 0) -> dict:
+    """What the student's layer does, as plain data: run where the class lives (the student's kernel).
+
+    The grader calls this in the sandboxed kernel and judges the result in its own
+    process (:func:`check_l2_pooling_layer` does both in a student's notebook).
+    """
     import keras
 
-    from coursekit.cnn import GlobalTemporalPooling
+    result = {"is_layer": isinstance(layer_class, type) and issubclass(layer_class, keras.layers.Layer),
+              "outputs": []}
+    if not result["is_layer"]:
+        return result
+    try:
+        layer = layer_class()
+    except NotImplementedError:
+        return result | {"init_error": "NotImplementedError"}
+    except Exception as err:  # noqa: BLE001 - reported as feedback
+        return result | {"init_error": _error_text(err)}
+    for index, t in enumerate(frames):
+        H = example_activations(2, int(t), channels, seed=seed + index)
+        try:
+            result["outputs"].append(np.asarray(layer(H), dtype=np.float64))
+        except NotImplementedError:
+            result["outputs"].append("NotImplementedError")
+        except Exception as err:  # noqa: BLE001
+            result["outputs"].append(_error_text(err))
+    try:
+        inputs = keras.Input(shape=(None, channels))
+        dense = keras.layers.Dense(2, kernel_initializer="ones")
+        model = keras.Model(inputs, dense(layer_class()(inputs)))
+        clip = example_activations(1, 6, channels, seed=seed + 7)
+        result["model_short"] = np.asarray(model.predict(clip, verbose=0), dtype=np.float64)
+        result["model_long"] = np.asarray(model.predict(np.concatenate([clip] * 2, axis=1), verbose=0),
+                                          dtype=np.float64)
+    except Exception as err:  # noqa: BLE001
+        result["model_error"] = _error_text(err)
+    return result
 
-    if not (isinstance(layer_class, type) and issubclass(layer_class, keras.layers.Layer)):
+
+def check_l2_pooling_layer(layer_class, *, channels: int = 3, seed: int = 0):
+    """Exercise 4: a Keras layer computing sqrt(mean_t h²), usable in a model with any number of frames."""
+    __tracebackhide__ = True
+    probe = getattr(layer_class, "_coursekit_probe", None)    # the grader: run the probe in the student's kernel
+    if callable(probe) and not isinstance(layer_class, type):
+        result = probe("coursekit.exercises.ch04:probe_l2_pooling_layer", channels=channels, seed=seed)
+    else:
+        result = probe_l2_pooling_layer(layer_class, channels=channels, seed=seed)
+    return _judge_l2_pooling(result if isinstance(result, dict) else {}, channels=channels, seed=seed)
+
+
+def _judge_l2_pooling(result: dict, *, channels: int, seed: int, frames=(5, 9)):
+    """The verdict on a probe's result; the inputs are made again here, never taken from the result."""
+    __tracebackhide__ = True
+    if not result.get("is_layer"):
         raise ExerciseFeedback("`L2TemporalPooling` should be a class that subclasses keras.layers.Layer "
                                "(class L2TemporalPooling(keras.layers.Layer): ...)")
-    layer = call(layer_class, name="L2TemporalPooling")
-    reference = GlobalTemporalPooling()
-    for frames in (5, 9):
-        H = example_activations(2, frames, channels, seed=frames)
-        try:
-            out = np.asarray(layer(H), dtype=np.float64)
-        except NotImplementedError:
-            raise ExerciseFeedback("`L2TemporalPooling.call` is not written yet: replace `raise "
-                                   "NotImplementedError()` with your code") from None
-        except Exception as err:
-            raise ExerciseFeedback(f"calling your layer on a batch of shape {H.shape} raised "
-                                   f"{type(err).__name__}: {err}") from err
-        expected = np.asarray(reference(H), dtype=np.float64)[:, 2 * channels:]
+    if "init_error" in result:
+        if result["init_error"] == "NotImplementedError":
+            raise ExerciseFeedback("`L2TemporalPooling` is not written yet: replace the line `raise "
+                                   "NotImplementedError()` with your code, run that cell, then this one.")
+        raise ExerciseFeedback(f"creating your layer, L2TemporalPooling(), raised {result['init_error']}")
+    outputs = list(result.get("outputs", []))
+    if len(outputs) != len(frames):
+        raise ExerciseFeedback("your layer could not be tried on the examples")
+    for index, (t, out) in enumerate(zip(frames, outputs)):
+        H = example_activations(2, t, channels, seed=seed + index).astype(np.float64)
+        if isinstance(out, str):
+            if out == "NotImplementedError":
+                raise ExerciseFeedback("`L2TemporalPooling.call` is not written yet: replace `raise "
+                                       "NotImplementedError()` with your code")
+            raise ExerciseFeedback(f"calling your layer on a batch of shape {H.shape} raised {out}")
+        out = np.asarray(out, dtype=np.float64)
+        expected = np.sqrt((H ** 2).mean(axis=1))     # the RMS part of coursekit.cnn.GlobalTemporalPooling
         if out.shape != expected.shape:
-            if out.shape == (2, frames):
+            if out.shape == (H.shape[0], t):
                 raise ExerciseFeedback("you pooled over the channels; pool over time, axis=1")
             raise ExerciseFeedback(f"for an input of shape {H.shape} your layer returns {out.shape}; expected "
                                    f"{expected.shape} (one RMS per channel)")
         if not np.allclose(out, expected, rtol=1e-4, atol=1e-5):
-            l2 = np.sqrt((H.astype(np.float64) ** 2).sum(axis=1))
-            if np.allclose(out, l2, rtol=1e-4, atol=1e-5):
+            if np.allclose(out, np.sqrt((H ** 2).sum(axis=1)), rtol=1e-4, atol=1e-5):
                 raise ExerciseFeedback("your layer returns √Σh², which grows with the clip's length: use the mean "
                                        "over time inside the root (keras.ops.mean), not the sum")
-            raise ExerciseFeedback(f"for {frames} frames your layer returns {np.round(out[0], 4).tolist()}, expected "
+            raise ExerciseFeedback(f"for {t} frames your layer returns {np.round(out[0], 4).tolist()}, expected "
                                    f"{np.round(expected[0], 4).tolist()} for the first clip: sqrt(mean over time "
                                    "of h²)")
-    try:
-        inputs = keras.Input(shape=(None, channels))
-        model = keras.Model(inputs, keras.layers.Dense(2)(layer_class()(inputs)))
-        short = model.predict(example_activations(1, 6, channels), verbose=0)
-        long = model.predict(np.concatenate([example_activations(1, 6, channels)] * 2, axis=1), verbose=0)
-    except Exception as err:
+    if "model_error" in result:
         raise ExerciseFeedback("your layer works on arrays but not inside a Keras model, where it receives symbolic "
-                               f"tensors ({type(err).__name__}: {str(err)[:200]}). Use keras.ops (ops.mean, "
-                               "ops.square, ops.sqrt), not numpy, inside call()") from err
+                               f"tensors ({result['model_error']}). Use keras.ops (ops.mean, "
+                               "ops.square, ops.sqrt), not numpy, inside call()")
+    clip = example_activations(1, 6, channels, seed=seed + 7).astype(np.float64)
+    short, long = (np.asarray(result.get(k), dtype=np.float64) for k in ("model_short", "model_long"))
+    expected = np.sqrt((clip ** 2).mean(axis=1)).sum(axis=1, keepdims=True) * np.ones((1, 2))  # Dense of ones
+    if short.shape != expected.shape or not np.allclose(short, expected, rtol=1e-4, atol=1e-4):
+        raise ExerciseFeedback("inside a Keras model your layer does not give sqrt(mean over time of h²)")
     if not np.allclose(short, long, rtol=1e-4, atol=1e-5):
         raise ExerciseFeedback("a clip and the same clip played twice should give the same output")
     return passed("L2TemporalPooling is right: it matches the RMS part of coursekit's GlobalTemporalPooling and "

@@ -10,11 +10,18 @@ import numpy as np
 
 from coursekit.mixtape import select
 
+from ._feedback import hidden_seed as _hidden_seed
 from ._feedback import (ExerciseFeedback, as_matrix, call, check_shape, close, first_difference, match_mistakes,
                         passed)
 
-__all__ = ["example_scores", "example_played", "random_case", "EXAMPLE_TRACK_ARTIST", "check_mask_heard", "check_blend",
+__all__ = ["hidden_seed", "example_scores", "example_played", "random_case", "EXAMPLE_TRACK_ARTIST",
+           "check_mask_heard", "check_blend",
            "check_pick_with_cap", "check_mixtape"]
+
+
+def hidden_seed(*key) -> int:
+    """A hidden test's seed, made from the instructor's grading secret (see :func:`._feedback.hidden_seed`)."""
+    return _hidden_seed("05", *key)
 
 #: Artist of each of the 10 tracks: artist 0 has four tracks, artist 1 three.
 EXAMPLE_TRACK_ARTIST = (0, 0, 1, 0, 2, 1, 3, 0, 1, 4)
@@ -83,7 +90,7 @@ def check_mask_heard(mask_heard, *, scores=None, played=None):
     if np.array_equal(M, np.where(played, 0.0, S)):
         raise ExerciseFeedback("played songs got score 0, but 0 can still beat a user's negative scores: use -np.inf, "
                                "which loses to every real score")
-    if np.array_equal(M, np.where(played, np.nan, S)):
+    if np.array_equal(M, np.where(played, np.nan, S), equal_nan=True):
         raise ExerciseFeedback("use -np.inf, not NaN: NaN does not sort below the other scores")
     if np.array_equal(M, np.where(~played, -np.inf, S)):
         raise ExerciseFeedback("you masked the songs the user has *not* played; mask the played ones")

@@ -8,30 +8,35 @@ For each student and each source notebook, :func:`grade`
    every check cell with its hidden tests, and every read-only cell. A check
    cell the student deleted is looked for by its visible text; if it is gone,
    the exercise scores 0 and the feedback says so;
-3. runs the notebook in a fresh kernel of this Python, cell by cell, errors
-   allowed (a cell that raises does not stop the cells after it), with a time
-   budget per notebook: a cell still running when the budget is spent is
-   interrupted (like the stop button), the cells after it get a short grace
-   period each, and after a second time-out the rest is not run;
-4. scores each check cell: its points if it ran without an error, else 0 with
-   the checker's message; an open question is left to the instructor (or 0 if
-   unanswered).
+3. runs the student's cells (not the checks) in a kernel inside the bubblewrap
+   sandbox (:mod:`._sandbox`, :mod:`._session`), cell by cell, errors allowed,
+   with a time budget per notebook; a cell past it kills the kernel, and a new
+   one re-runs the cells before it and carries on;
+4. judges each exercise in this process (:mod:`._judge`): the check cell from
+   the source runs here, the student's functions are called in the kernel and
+   their return values come back as plain data (:mod:`._values`); the hidden
+   inputs are made from the instructor's secret. Only a checker that returns
+   scores; an open question is left to the instructor (or 0 if unanswered).
 
 It writes ``grades.csv`` (student, notebook, exercise, points, max_points,
-status), ``feedback/<student>.md`` and the executed notebooks under
-``graded/<student>/``. One broken submission never stops the run.
+status), ``feedback/<student>.md``, the executed notebooks under
+``graded/<student>/`` and ``grading-run.json``, each through a temporary file
+and a rename. One broken or hostile submission never stops the run.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import re
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._judge import judge, setup_namespace, student_definitions
+from ._sandbox import Limits, sandbox_problem
+from ._session import KernelLost, KernelSession
 from .releasing import default_dir, student_version
 
 __all__ = ["grade", "GRADE_COLUMNS"]
@@ -39,7 +44,6 @@ __all__ = ["grade", "GRADE_COLUMNS"]
 #: Columns of grades.csv.
 GRADE_COLUMNS = ["student", "notebook", "exercise", "points", "max_points", "status"]
 
-_MAX_OUTPUT_CHARS = 20_000   # per cell: an endless print must not fill the grader's memory
 _STUB = "YOUR ANSWER HERE"
 
 
@@ -148,95 +152,71 @@ def _match(files: list[Path], sources: dict) -> tuple[dict, list[str]]:
 # ------------------------------------------------------------------------ running a notebook
 
 
-def _client_class():
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-
-    class CurrentEnvSpecs(KernelSpecManager):
-        """Every kernel name means ipykernel in *this* Python (like nbval's --nbval-current-env)."""
-
-        def get_kernel_spec(self, kernel_name):
-            from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-
-            return self.kernel_spec_class(resource_dir=RESOURCES, **get_kernel_dict())
-
-    class CurrentEnvKernelManager(AsyncKernelManager):
-        def _kernel_spec_manager_default(self):
-            return CurrentEnvSpecs(data_dir=self.data_dir)
-
-    class Client(NotebookClient):
-        """nbclient with a cap on the text a cell may print."""
-
-        def __init__(self, nb, **kw):
-            super().__init__(nb, kernel_manager_class=CurrentEnvKernelManager, **kw)
-            self.output_chars, self.truncated = {}, set()
-
-        def output(self, outs, msg, display_id, cell_index):
-            size = len(str(msg.get("content", {}).get("text", ""))) + len(str(msg.get("content", {}).get("data", "")))
-            used = self.output_chars.get(cell_index, 0) + size
-            if used > _MAX_OUTPUT_CHARS and msg["msg_type"] != "error":
-                self.truncated.add(cell_index)
-                return None
-            self.output_chars[cell_index] = used
-            return super().output(outs, msg, display_id, cell_index)
-
-    return Client
-
-
-def _run(nb, *, timeout: float, cwd: str) -> dict:
-    """Execute the code cells of ``nb`` in place; return {cell index: status}.
-
-    Statuses: "ok", "error", "timeout", "not run" (after the budget, a second
-    time-out or a dead kernel), "dead" (the kernel died in this cell).
-    """
-    from nbclient.exceptions import DeadKernelError
+def _verdict_output(status: str, message: str):
     from nbformat.v4 import new_output
 
-    client = _client_class()(nb, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
-                             error_on_timeout={"ename": "Timeout", "evalue": "time limit reached", "traceback": []},
-                             iopub_timeout=4, record_timing=False)
+    text = ("✔ passed (visible and hidden checks, judged by the grader)" if status == "passed" else
+            f"✘ {status}: {message}")
+    return new_output("stream", name="stdout", text=f"[grader] {text}\n")
+
+
+def _run_and_judge(nb, where: dict, source: _Source, submitted: bytes, *, timeout: float, exercise_timeout: float,
+                   limits: Limits, sandbox: bool, secret: str) -> tuple[dict, dict]:
+    """Run the student's cells in a sandboxed kernel, then judge each check here; (verdicts, cell statuses).
+
+    The check cells are not run in the kernel: each is run by :func:`._judge.judge` in
+    this process, calling the student's functions in the kernel. Verdicts are
+    {grade_id: (status, message)}.
+    """
+    from nbformat.v4 import new_output
+
+    checks = {item.grade_id for item in source.items if not item.manual}
+    check_cells = {where[gid] for gid in checks if gid in where}
     grace = max(5.0, timeout / 5)
     status: dict = {}
-    stop_reason = None
-    timeouts = 0
-    client.reset_execution_trackers()
-    with client.setup_kernel(cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-        deadline = time.monotonic() + timeout  # the kernel's start-up is not the student's time
+    verdicts: dict = {}
+    losses, stop, first_not_run = 0, None, None
+    with KernelSession(submitted, limits=limits, sandbox=sandbox) as session:
+        deadline = time.monotonic() + timeout   # the kernel's start-up is not the student's time
         for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
+            if cell.cell_type != "code" or index in check_cells:
                 continue
-            if stop_reason:
+            if stop:
                 status[index] = "not run"
-                cell.outputs = [new_output("stream", name="stderr", text=f"[grader] not run: {stop_reason}\n")]
+                first_not_run = index if first_not_run is None else first_not_run
+                cell.outputs = [new_output("stream", name="stderr", text=f"[grader] not run: {stop}\n")]
                 continue
-            limit = grace if timeouts else max(deadline - time.monotonic(), 1.0)
-            client.timeout = max(1, int(round(limit)))
-            start = time.monotonic()
+            limit = grace if losses else max(deadline - time.monotonic(), 1.0)
+            outputs: list = []
             try:
-                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-            except DeadKernelError:
-                status[index] = "dead"
-                stop_reason = "the kernel (Python) died in an earlier cell"
+                status[index] = session.run_cell(cell.source, timeout=limit, outputs=outputs)
+            except KernelLost as lost:
+                status[index] = lost.why
+                losses += 1
+                outputs.append(new_output("stream", name="stderr", text=(
+                    f"[grader] stopped after {limit:.0f} s\n" if lost.why == "timeout" else
+                    "[grader] the kernel died in this cell\n")))
+                if losses > 1:
+                    stop = "a second cell ran out of time or killed the kernel"
+                session.restart(grace=grace)   # the looping kernel is killed, whatever it does with SIGINT
+            cell.outputs = outputs
+        namespace = setup_namespace(source.nb)
+        definitions = student_definitions(nb, checks)
+        for item in source.items:
+            if item.manual or item.grade_id not in where:
                 continue
-            except Exception as err:  # noqa: BLE001 - anything nbclient raises ends this notebook's run
-                status[index] = "error"
-                stop_reason = f"the grader could not run an earlier cell ({type(err).__name__}: {err})"
-                continue
-            if index in client.truncated:
-                cell.outputs.append(new_output("stream", name="stderr",
-                                               text=f"[grader] output cut at {_MAX_OUTPUT_CHARS:,} characters\n"))
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if time.monotonic() - start >= client.timeout and (errors or not cell.get("outputs")):
-                status[index] = "timeout"
-                timeouts += 1
-                cell.outputs.append(new_output("stream", name="stderr",
-                                               text=f"[grader] stopped after {client.timeout} s\n"))
-                if timeouts > 1:
-                    stop_reason = "a second cell ran out of time"
+            index = where[item.grade_id]
+            if first_not_run is not None and index > first_not_run:
+                verdicts[item.grade_id] = ("not run", stop)
             else:
-                status[index] = "error" if errors else "ok"
-    return status
+                if session.km is None or not session.km.is_alive():
+                    session.restart(grace=grace)
+                verdicts[item.grade_id] = judge(source.restore[item.grade_id].source, namespace, session,
+                                                definitions=definitions, seconds=exercise_timeout, secret=secret)
+                if verdicts[item.grade_id][0] in ("timeout", "dead"):
+                    session.restart(grace=grace)
+            nb.cells[index].outputs = [_verdict_output(*verdicts[item.grade_id])]
+    return verdicts, status
 
 
 # ------------------------------------------------------------------------ scoring
@@ -262,24 +242,7 @@ def _prepare(nb, source: _Source):
     return nb, where
 
 
-def _message(cell) -> str:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            name, value = out.get("ename", "Error"), out.get("evalue", "")
-            if name == "ExerciseFeedback":
-                return value
-            hint = {"NameError": " — did the cell that defines it run without an error?",
-                    "NotImplementedError": " — this exercise is not written yet.",
-                    "KeyboardInterrupt": " — the cell was stopped."}.get(name, "")
-            return f"{name}: {value}{hint}"
-    for out in cell.get("outputs", []):
-        text = out.get("data", {}).get("text/plain", "") if out.get("output_type") == "execute_result" else ""
-        if text:
-            return text.removeprefix("✔ ")
-    return "passed"
-
-
-def _score(source: _Source, nb, where: dict, status: dict, timeout: float) -> list[dict]:
+def _score(source: _Source, nb, where: dict, verdicts: dict, exercise_timeout: float) -> list[dict]:
     rows = []
     for item in source.items:
         index = where.get(item.grade_id)
@@ -299,26 +262,20 @@ def _score(source: _Source, nb, where: dict, status: dict, timeout: float) -> li
                 rows.append(row | {"points": None, "status": "manual",
                                    "message": "your answer will be graded by your instructor."})
             continue
-        state = status.get(index, "not run")
-        if state == "ok":
-            rows.append(row | {"points": item.points, "status": "passed", "message": _message(cell)})
+        state, message = verdicts.get(item.grade_id, ("not run", "the grader did not reach it"))
+        if state == "passed":
+            rows.append(row | {"points": item.points, "status": "passed",
+                               "message": "passed the visible and the hidden checks."})
         elif state == "timeout":
             rows.append(row | {"points": 0.0, "status": "timeout",
-                               "message": "this check was stopped when the time limit ran out — is there an "
-                                          "endless loop in your function, or in a cell above?"})
+                               "message": f"this check was stopped after {exercise_timeout:g} s — is there an "
+                                          "endless loop in your function?"})
         elif state in ("not run", "dead"):
-            why = {"dead": "the kernel (Python) died while running it"}.get(state, _not_run_reason(cell, timeout))
+            why = "the kernel (Python) died while running it" if state == "dead" else message
             rows.append(row | {"points": 0.0, "status": "not run", "message": f"not run: {why}."})
         else:
-            rows.append(row | {"points": 0.0, "status": "failed", "message": _message(cell)})
+            rows.append(row | {"points": 0.0, "status": "failed", "message": message})
     return rows
-
-
-def _not_run_reason(cell, timeout) -> str:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and "[grader] not run:" in out.get("text", ""):
-            return out["text"].split("not run:", 1)[1].strip()
-    return f"the notebook ran out of its {timeout:g} s before reaching it"
 
 
 def _missing_rows(source: _Source, status: str) -> list[dict]:
@@ -359,22 +316,46 @@ def _feedback(student: str, per_notebook: list, notes: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder and a rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                     delete=False) as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
+
+
 def _write_graded(nb, path: Path) -> None:
     """Keep the executed notebook for the instructor; a notebook nbformat will not write is skipped."""
     import nbformat
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        nbformat.write(nb, path)
+        _write_atomic(path, nbformat.writes(nb))
     except Exception:  # noqa: BLE001 - e.g. duplicate cell ids pasted by hand; the grades stand without it
-        path.unlink(missing_ok=True)
+        pass
 
 
 # ------------------------------------------------------------------------ the entry point
 
 
-def grade(submissions_dir, out_dir, *, source_dir=None, timeout: float = 60, progress=None):
-    """Run and grade every student's notebooks; write grades.csv and a feedback file per student.
+def _chapter_sources(source_dir: Path, chapter) -> list[Path]:
+    paths = sorted(source_dir.glob("*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no source notebooks (*.ipynb) in {source_dir}")
+    if chapter is None:
+        return paths
+    prefix = f"{int(chapter):02d}_" if str(chapter).isdigit() else str(chapter)
+    chosen = [p for p in paths if p.name.startswith(prefix)]
+    if not chosen:
+        raise ValueError(f"chapter={chapter!r}: no source notebook named {prefix}*.ipynb in {source_dir} "
+                         f"(there are {', '.join(p.name for p in paths)})")
+    return chosen
+
+
+def grade(submissions_dir, out_dir, *, secret: str | None = None, source_dir=None, chapter=None,
+          timeout: float = 60, exercise_timeout: float | None = None, limits: Limits | None = None,
+          sandbox: bool = True, progress: bool = False):
+    """Run and grade every student's notebooks in a sandbox; write grades.csv and a feedback file per student.
 
     Parameters
     ----------
@@ -384,37 +365,71 @@ def grade(submissions_dir, out_dir, *, source_dir=None, timeout: float = 60, pro
     out_dir : path
         Created if missing; receives ``grades.csv``, ``feedback/<student>.md``
         and ``graded/<student>/<notebook>.ipynb`` (executed, checks restored).
+        Only the grader writes there; the students' kernels cannot see it.
+    secret : str, optional
+        The instructor's secret, from which the hidden tests' inputs are made
+        (same secret, same inputs, same grades). Default: the
+        ``COURSEKIT_GRADING_SECRET`` environment variable; one of the two is required.
     source_dir : path, optional
         The source notebooks, with solutions and hidden tests (default
         ``exercises/source``).
+    chapter : str or int, optional
+        Grade only this chapter's notebook (``"02"`` or ``2``).
     timeout : float, optional
-        Seconds of execution each notebook may use, in total (see the module
-        docstring for what happens at the limit).
-    progress : callable, optional
-        Called with a short message before each notebook (the CLI prints them).
+        Seconds the student's own cells of a notebook may run, in all.
+    exercise_timeout : float, optional
+        Seconds the grader's calls of one exercise may take (default ``max(10, timeout / 4)``).
+        A call past it kills the kernel; a fresh one carries on with the next exercise.
+    limits : Limits, optional
+        CPU, memory, process and file-size limits of each kernel.
+    sandbox : bool, optional
+        Run each kernel in bubblewrap (default). ``False`` runs the students' code
+        with your own permissions (``--unsafe-no-sandbox``); ``grading-run.json`` says so.
+    progress : bool, optional
+        Show a progress bar over the students (on stderr).
 
     Returns
     -------
     pandas.DataFrame
         The rows of grades.csv (:data:`GRADE_COLUMNS`); ``points`` is NaN for an
         open question waiting for the instructor.
+
+    Raises
+    ------
+    RuntimeError
+        When the sandbox cannot run here (the message says what to install) and
+        ``sandbox`` is True.
+    ValueError
+        When no secret is given.
     """
+    import json
+
     import pandas as pd
+    from tqdm.auto import tqdm
 
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
     if not submissions_dir.is_dir():
         raise FileNotFoundError(f"the submissions folder {submissions_dir} does not exist")
+    secret = secret if secret is not None else os.environ.get("COURSEKIT_GRADING_SECRET")
+    if not secret:
+        raise ValueError("grade() needs the instructor's secret (secret=... or the COURSEKIT_GRADING_SECRET "
+                         "environment variable): the hidden tests' inputs are made from it")
+    if sandbox:
+        problem = sandbox_problem()
+        if problem:
+            raise RuntimeError(f"cannot sandbox the submissions: {problem}. To run them anyway with your own "
+                               "permissions (only for code you trust), pass sandbox=False "
+                               "(--unsafe-no-sandbox).")
+    limits = Limits() if limits is None else limits
+    exercise_timeout = max(10.0, timeout / 4) if exercise_timeout is None else float(exercise_timeout)
     source_dir = default_dir("source") if source_dir is None else Path(source_dir)
-    sources = {p.name: _load_source(p) for p in sorted(source_dir.glob("*.ipynb"))}
-    if not sources:
-        raise FileNotFoundError(f"no source notebooks (*.ipynb) in {source_dir}")
+    sources = {p.name: _load_source(p) for p in _chapter_sources(source_dir, chapter)}
     for name, source in sources.items():
         others = set().union(*(s.locked_text for n, s in sources.items() if n != name))
         source.distinctive = source.locked_text - others
     students = sorted(p for p in submissions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
     records = []
-    for student_dir in students:
+    for student_dir in tqdm(students, desc="grading", unit="student", disable=not progress):
         student = student_dir.name
         files = sorted(p for p in student_dir.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
         found, notes = _match(files, sources)
@@ -428,25 +443,28 @@ def grade(submissions_dir, out_dir, *, source_dir=None, timeout: float = 60, pro
                 rows = _missing_rows(source, "unreadable")
                 nb_note = f"`{found[name][0].name}` {found[name][1]}."
             else:
-                if progress:
-                    progress(f"{student}: {name}")
                 try:
                     nb, where = _prepare(found[name][1], source)
-                    with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as cwd:
-                        status = _run(nb, timeout=timeout, cwd=cwd)
-                    rows = _score(source, nb, where, status, timeout)
-                    if any(s == "timeout" for s in status.values()):
-                        nb_note = f"Part of this notebook ran out of its {timeout:g} s time limit."
+                    verdicts, status = _run_and_judge(nb, where, source, found[name][0].read_bytes(),
+                                                      timeout=timeout, exercise_timeout=exercise_timeout,
+                                                      limits=limits, sandbox=sandbox, secret=secret)
+                    rows = _score(source, nb, where, verdicts, exercise_timeout)
+                    if any(s in ("timeout", "dead") for s in status.values()):
+                        nb_note = f"Part of this notebook ran out of its {timeout:g} s time limit or stopped Python."
                 except Exception as err:  # noqa: BLE001 - one bad submission must not stop the run
                     rows = _missing_rows(source, "error")
                     nb_note = f"The grader could not run this notebook ({type(err).__name__}: {err})."
                 else:
                     _write_graded(nb, out_dir / "graded" / student / name)
-
+            if not sandbox:
+                nb_note = ((nb_note + " ") if nb_note else "") + "Graded WITHOUT a sandbox (--unsafe-no-sandbox)."
             per_notebook.append((name, rows, nb_note))
             records += [{"student": student, "notebook": name} | r for r in rows]
-        (out_dir / "feedback" / f"{student}.md").write_text(_feedback(student, per_notebook, notes), encoding="utf-8")
+        _write_atomic(out_dir / "feedback" / f"{student}.md", _feedback(student, per_notebook, notes))
     table = pd.DataFrame(records, columns=GRADE_COLUMNS + ["title", "message"])
     table = table[GRADE_COLUMNS].astype({"points": float, "max_points": float})
-    table.to_csv(out_dir / "grades.csv", index=False)
+    _write_atomic(out_dir / "grades.csv", table.to_csv(index=False))
+    _write_atomic(out_dir / "grading-run.json", json.dumps({
+        "sandbox": "bubblewrap" if sandbox else "NONE (--unsafe-no-sandbox)", "notebooks": list(sources),
+        "timeout_s": timeout, "exercise_timeout_s": exercise_timeout, "limits": vars(limits)}, indent=1) + "\n")
     return table
