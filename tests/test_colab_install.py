@@ -22,6 +22,7 @@ is what decides on Colab too (Linux; the check runs on this interpreter's Python
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -150,7 +151,8 @@ def colab_like(tmp_path_factory):
 
 def _pip(python: Path, *args: str) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "--disable-pip-version-check",
-                           *args], capture_output=True, text=True, timeout=300)
+                           *args], capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})  # only the stand-in venv
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 

@@ -4,8 +4,7 @@ Random rankings and random truth: every metric is in [0, 1] (NaN exactly when
 no user has a relevant item), a perfect ranking scores 1
 (``precision_at_k(truth, truth) == 1``), and junk input ends in a documented
 ``ValueError`` / ``TypeError`` or in a value in [0, 1] — never another crash.
-Tests that need the validation issue 14 asks of ``metrics.py`` (fractional item
-indices, ``k`` below 1 in ``catalogue_coverage``) are marked ``xfail`` until it lands.
+Fractional item indices and ``k`` below 1 in ``catalogue_coverage`` are refused.
 """
 
 from __future__ import annotations
@@ -111,10 +110,8 @@ def test_junk_gives_a_documented_error_or_a_value_in_the_unit_interval(recommend
     assert math.isnan(value) or 0.0 <= value <= 1.0
 
 
-NEEDS_VALIDATION = "needs issue 14's validation in metrics.py (another helper's change)"
 
 
-@pytest.mark.xfail(strict=False, reason=NEEDS_VALIDATION + ": fractional item indices are truncated today")
 @SETTINGS
 @given(item=st.floats(0.01, 30.0).filter(lambda x: x != int(x)), name=st.sampled_from(sorted(METRICS)))
 def test_fractional_item_indices_are_refused(item, name):
@@ -122,7 +119,6 @@ def test_fractional_item_indices_are_refused(item, name):
         METRICS[name]([[item, 31]], [{0}], 2)
 
 
-@pytest.mark.xfail(strict=False, reason=NEEDS_VALIDATION + ": catalogue_coverage(k=-1) drops a column today")
 @SETTINGS
 @given(k=st.one_of(st.integers(-5, 0), st.sampled_from([2.5, True])))
 def test_catalogue_coverage_refuses_k_below_one(k):

@@ -178,12 +178,14 @@ def test_prose_numbers_are_backed_by_outputs(notebook):
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_whitelist_is_minimal(notebook):
-    """A whitelisted number is written in the prose and backed by no output: the list stays short."""
-    cells, all_cells = markdown_cells(notebook)
-    outputs = output_numbers(all_cells)
+    """A whitelisted number is still written in the prose: the list stays short.
+
+    (Whether some output happens to print it too is not checked: a re-execution that
+    prints the number by coincidence must not fail the notebook.)"""
+    cells, _ = markdown_cells(notebook)
     written = {n for _, text in cells for n in prose_numbers(text)}
-    stale = sorted(n for n in WHITELIST.get(notebook.stem, {}) if n not in written or is_backed(n, outputs))
-    assert not stale, f"{notebook.name}: whitelisted numbers no longer needed (not written, or printed): {stale}"
+    stale = sorted(n for n in WHITELIST.get(notebook.stem, {}) if n not in written)
+    assert not stale, f"{notebook.name}: whitelisted numbers no longer written in the prose: {stale}"
 
 
 # --- the checker itself, on hand-made cells --------------------------------------------------------------
