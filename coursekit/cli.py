@@ -125,19 +125,11 @@ def _check_writable(out: str, *, table: bool = False) -> None:
 
 
 def _write_atomic(out: str, write) -> None:
-    """Write through a temporary file in the same folder, renamed when complete, with the usual umask's mode."""
-    target = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.resolve().parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp's 0600 is for secrets, not for a picture
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``write(tmp)`` into a temporary file beside ``out``, renamed into place when complete (usual umask's mode)."""
+    from ._files import atomic_write
+
+    with atomic_write(Path(out).resolve()) as tmp:
+        write(str(tmp))
 
 
 def _progress(done: int, total: int) -> None:

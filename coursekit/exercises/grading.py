@@ -29,11 +29,11 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._files import write_bytes
 from ._judge import judge, setup_namespace, student_definitions
 from ._sandbox import Limits, sandbox_problem
 from ._session import KernelLost, KernelSession
@@ -319,10 +319,7 @@ def _feedback(student: str, per_notebook: list, notes: list[str]) -> str:
 def _write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder and a rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                     delete=False) as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+    write_bytes(path, text)
 
 
 def _write_graded(nb, path: Path) -> None:
