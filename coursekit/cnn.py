@@ -19,8 +19,9 @@ The network (:func:`build_model`)::
 
 trained with mean squared error against the unit-normalised ALS vectors, on
 random 2-second crops of each track's clip (:class:`AudioCNN`). Training is
-seeded and, on CPU, bit-for-bit deterministic (``keras.utils.set_random_seed``
-and ``tf.config.experimental.enable_op_determinism``).
+seeded and, on CPU, bit-for-bit deterministic (``keras.utils.set_random_seed``,
+``tf.config.experimental.enable_op_determinism`` and thread pools of
+:data:`TF_THREADS` threads on any number of cores).
 
 Cold start, measured: :func:`coursekit.evaluation.cold_start_split` holds out
 tracks (single tracks and every track of some artists) and removes their listens,
@@ -75,6 +76,20 @@ keras, tf = _import_tensorflow_quietly()
 from keras import ops  # noqa: E402
 
 from . import audio  # noqa: E402
+
+#: Threads in each of TensorFlow's two thread pools, whatever the number of cores
+#: (the environment variable ``COURSEKIT_TF_THREADS`` overrides it). Its CPU
+#: kernels split their sums by the pool's size, so a pool that followed the core
+#: count (TensorFlow's default) trained other weights on 1 core than on 2.
+_threads = os.environ.get("COURSEKIT_TF_THREADS") or "2"
+if not _threads.isdigit() or int(_threads) < 1:
+    raise ValueError(f"COURSEKIT_TF_THREADS must be a whole number of threads, 1 or more; got {_threads!r}")
+TF_THREADS = int(_threads)
+try:  # only possible before TensorFlow runs its first operation in this process
+    tf.config.threading.set_intra_op_parallelism_threads(TF_THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(TF_THREADS)
+except RuntimeError:  # TensorFlow ran before coursekit.cnn was imported: its pools are already fixed
+    pass
 
 __all__ = [
     "devices",
@@ -252,8 +267,10 @@ class AudioCNN:
     -----
     :meth:`fit` seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``)
     and switches on ``tf.config.experimental.enable_op_determinism()`` for the
-    whole process, so that the same data and seed give the same weights on a
-    CPU (another CPU or a GPU may round differently).
+    whole process; with TensorFlow's thread pools pinned to :data:`TF_THREADS`
+    (set when this module is imported, so import it before running any other
+    TensorFlow code) the same data and seed give the same weights on 1 core
+    or 2 (another kind of CPU or a GPU may round differently).
 
     Examples
     --------
