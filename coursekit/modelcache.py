@@ -87,8 +87,10 @@ def _cache_key(world, params: dict) -> str:
     content = world_key(world)
     if not content:
         return ""
+    # the CNN's thread count shapes its weights (coursekit.cnn.TF_THREADS, read here without importing TensorFlow)
+    tf_threads = os.environ.get("COURSEKIT_TF_THREADS", "").strip() or "default"
     blob = json.dumps({"world": content, "params": params, "version": __version__, "format": FORMAT,
-                       "code": _code_fingerprint()}, sort_keys=True, default=repr)
+                       "code": _code_fingerprint(), "tf_threads": tf_threads}, sort_keys=True, default=repr)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
