@@ -232,3 +232,88 @@ def recall_at_n(approx, exact) -> float:
     if (n_exact == 0).any():
         raise ValueError("every query needs at least one exact neighbour")
     return float(np.mean(found.sum(axis=1) / n_exact))
+
+
+def annoy_recall_curve(vectors, query_ids, *, n: int = 10, n_trees=(2, 10, 50), search_ks=(-1, 1000, 10000),
+                       repeats: int = 3, random_state: int = 0):
+    """Recall against query time of Annoy over a grid of ``n_trees`` × ``search_k``.
+
+    The truth is the exact cosine top-n (:func:`cosine_neighbours`); for every
+    forest size one index is built, then the same queries are timed at each
+    ``search_k`` and scored with :func:`recall_at_n`. Plot ``query_ms`` against
+    ``recall`` with a line per ``n_trees`` to see the trade.
+
+    Parameters
+    ----------
+    vectors : array_like, shape (n_vectors, d)
+        The vectors to index, e.g. song vectors.
+    query_ids : array_like of int
+        Rows of ``vectors`` to query (each query excludes itself).
+    n : int, optional
+        Neighbours per query: recall@n.
+    n_trees : sequence of int, optional
+        Forest sizes, one index each.
+    search_ks : sequence of int, optional
+        Nodes inspected per query; -1 is Annoy's default (n_trees × n).
+    repeats : int, optional
+        Times each setting's queries are run; the fastest run is reported, as
+        :mod:`timeit` does, so that other jobs on the machine matter less.
+    random_state : int, optional
+        Seed of every index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (n_trees, search_k), columns ``n_trees``, ``search_k``,
+        ``build_s`` (seconds to build the index), ``query_ms`` (mean
+        milliseconds per query, wall clock, fastest of ``repeats`` runs) and
+        ``recall`` (in [0, 1]).
+
+    Raises
+    ------
+    ValueError
+        If ``n_trees`` or ``search_ks`` is empty, or a forest size or
+        ``repeats`` is below 1.
+
+    See Also
+    --------
+    AnnoyNeighbours, recall_at_n
+
+    Examples
+    --------
+    >>> V = np.random.default_rng(0).normal(size=(200, 8))
+    >>> curve = annoy_recall_curve(V, np.arange(20), n=5, n_trees=(1, 5), search_ks=(-1, 5000))
+    >>> curve[["n_trees", "search_k"]].values.tolist()
+    [[1, -1], [1, 5000], [5, -1], [5, 5000]]
+    >>> float(curve["recall"].iloc[-1])  # 5000 nodes: every vector is inspected
+    1.0
+    """
+    import time
+
+    import pandas as pd
+
+    trees, ks = [int(t) for t in n_trees], [int(k) for k in search_ks]
+    if not trees or not ks:
+        raise ValueError(f"n_trees and search_ks need at least one value each, got {n_trees!r} and {search_ks!r}")
+    if min(trees) < 1:
+        raise ValueError(f"every n_trees must be >= 1, got {trees}")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    V = _check_vectors(vectors)
+    exact, _ = cosine_neighbours(V, query_ids, n)
+    rows = []
+    for t in trees:
+        start = time.perf_counter()
+        ann = AnnoyNeighbours(n_trees=t, random_state=random_state).fit(V)
+        build_s = time.perf_counter() - start
+        for k in ks:
+            ann.search_k = k
+            runs = []
+            for _ in range(int(repeats)):
+                start = time.perf_counter()
+                found, _ = ann.query(query_ids, n)
+                runs.append(time.perf_counter() - start)
+            query_ms = min(runs) / max(np.size(query_ids), 1) * 1e3
+            rows.append({"n_trees": t, "search_k": k, "build_s": build_s, "query_ms": query_ms,
+                         "recall": recall_at_n(found, exact)})
+    return pd.DataFrame(rows)

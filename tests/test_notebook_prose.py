@@ -61,8 +61,6 @@ WHITELIST: dict[str, dict[str, str]] = {
     },
     "06_scaling_out": {
         "140": "the lecture's 140 million users",
-        "1,000": "the benchmark timed 1,000 queries per setting (benchmarks/scaling.py's setting)",
-        "500": "the cell compares the neighbours of 500 songs (the cell's sample size)",
         "100,000": "the large world's 100,000 tracks, rounded (its printed 97,826 song vectors)",
         "80": "question 7's input: 80 plays per user",
     },
