@@ -7,7 +7,8 @@ Two vectors point the same way when their cosine
 is close to 1. :func:`cosine_neighbours` finds the exact top-n by one matrix
 product per batch of queries; :class:`AnnoyNeighbours` finds them approximately
 with Annoy, the random-projection-forest library Spotify wrote for this, and
-:func:`recall_at_n` says how many of the exact neighbours it found.
+:func:`recall_at_n` says how many of the exact neighbours it found, and
+:func:`annoy_recall_curve` measures that recall against query time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sklearn.base import BaseEstimator
 
 from ._base import Neighbours, NotFittedError, check_int, top_n, unit_rows
 
-__all__ = ["AnnoyNeighbours", "Neighbours", "cosine_neighbours", "recall_at_n", "unit_rows"]
+__all__ = ["AnnoyNeighbours", "Neighbours", "annoy_recall_curve", "cosine_neighbours", "recall_at_n", "unit_rows"]
 
 
 def _check_vectors(vectors) -> np.ndarray:
