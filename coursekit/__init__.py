@@ -19,7 +19,8 @@ Spark only in :mod:`coursekit.scale`):
 - :mod:`coursekit.similarity` — exact and approximate (Annoy) cosine neighbours
 - :mod:`coursekit.metrics` — top-k metrics, expected percentile ranking and the cold-start measures
 - :mod:`coursekit.evaluation` — the protocols: next-week, validation and cold-start splits
-- :mod:`coursekit.text` — cultural vectors from web text (chapter 03)
+- :mod:`coursekit.terms` — web text to terms: HTML cleaning, tokens, tags and the four term types
+- :mod:`coursekit.text` — cultural vectors: the terms weighed per artist (chapter 03)
 - :mod:`coursekit.synth` — the world's audio: tracks rendered from their attributes
 - :mod:`coursekit.audio` — loading audio, log-mel spectrograms and audio attributes (chapter 04)
 - :mod:`coursekit.cnn` — the Keras CNN that predicts a track's CF vector from its audio (chapter 04)
