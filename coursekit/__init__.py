@@ -22,7 +22,8 @@ Spark only in :mod:`coursekit.scale`):
 - :mod:`coursekit.terms` — web text to terms: HTML cleaning, tokens, tags and the four term types
 - :mod:`coursekit.text` — cultural vectors: the terms weighed per artist (chapter 03)
 - :mod:`coursekit.synth` — the world's audio: tracks rendered from their attributes
-- :mod:`coursekit.audio` — loading audio, log-mel spectrograms and audio attributes (chapter 04)
+- :mod:`coursekit.audio` — reading audio and estimating its attributes: tempo, key, metre, loudness (chapter 04)
+- :mod:`coursekit.mel` — log-mel spectrograms, the CNN's input, cached on disk and made in parallel
 - :mod:`coursekit.cnn` — the Keras CNN that predicts a track's CF vector from its audio (chapter 04)
 - :mod:`coursekit.mixtape` — the blended 30-song Discover Weekly with a reason for each song (chapter 05)
 - :mod:`coursekit.picture` — the mixtape drawn as PNG or HTML
