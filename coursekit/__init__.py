@@ -25,7 +25,9 @@ Spark only in :mod:`coursekit.scale`):
 - :mod:`coursekit.audio` — reading audio and estimating its attributes: tempo, key, metre, loudness (chapter 04)
 - :mod:`coursekit.mel` — log-mel spectrograms, the CNN's input, cached on disk and made in parallel
 - :mod:`coursekit.cnn` — the Keras CNN that predicts a track's CF vector from its audio (chapter 04)
-- :mod:`coursekit.mixtape` — the blended 30-song Discover Weekly with a reason for each song (chapter 05)
+- :mod:`coursekit.signals` — what each of the three models says about a (user, track) pair
+- :mod:`coursekit.blend` — the signals weighed into one score, learned on a validation week
+- :mod:`coursekit.mixtape` — the mixtape's rules and the whole Discover Weekly system (chapter 05)
 - :mod:`coursekit.picture` — the mixtape drawn as PNG or HTML
 - :mod:`coursekit.modelcache` — the trained models stored without pickles, checked on load
 - :mod:`coursekit.scale` — the same factorization on Spark (chapter 06)
