@@ -22,6 +22,8 @@ Spark only in :mod:`coursekit.scale`):
 - :mod:`coursekit.terms` — web text to terms: HTML cleaning, tokens, tags and the four term types
 - :mod:`coursekit.text` — cultural vectors: the terms weighed per artist (chapter 03)
 - :mod:`coursekit.synth` — the world's audio: tracks rendered from their attributes
+- :mod:`coursekit.loudness` — integrated loudness in LUFS (ITU-R BS.1770-4) and mastering to it
+- :mod:`coursekit.scores` — real written scores (music21): their notes and the key and metre they state
 - :mod:`coursekit.audio` — reading audio and estimating its attributes: tempo, key, metre, loudness (chapter 04)
 - :mod:`coursekit.mel` — log-mel spectrograms, the CNN's input, cached on disk and made in parallel
 - :mod:`coursekit.cnn` — the Keras CNN that predicts a track's CF vector from its audio (chapter 04)

@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .synth import SR, integrated_loudness
+from .loudness import integrated_loudness
+from .synth import SR
 
 __all__ = [
     "SR",

@@ -47,7 +47,7 @@ FORMAT = 1
 _FILES = ("arrays.npz", "model.json")
 #: The modules whose code shapes a trained model: an edit to any of them retrains.
 _TRAINING_MODULES = ("mixtape", "signals", "blend", "als", "text", "terms", "feedback", "evaluation", "cnn", "audio",
-                     "mel", "synth")
+                     "mel", "synth", "loudness")
 
 
 class ModelCacheWarning(UserWarning):
