@@ -64,7 +64,10 @@ class Blend:
         self.mean_, self.scale_ = X.mean(axis=0), X.std(axis=0)
         self.scale_[self.scale_ == 0] = 1.0
         lr = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
-        lr.fit((X - self.mean_) / self.scale_, labels)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):  # BLAS threads split the solver's sums: one gives the same weights anywhere
+            lr.fit((X - self.mean_) / self.scale_, labels)
         self.weights_ = pd.Series(lr.coef_[0], index=self.features_, name="weight")
         self.intercept_ = float(lr.intercept_[0])
         return self
