@@ -124,7 +124,7 @@ def _real_set(n: int, seed: int, seconds: float = 12.0):
 
     from music21 import corpus
 
-    from coursekit import synth
+    from coursekit import scores, synth
 
     rng = np.random.default_rng(seed)
     root = Path(corpus.__file__).parent
@@ -138,11 +138,11 @@ def _real_set(n: int, seed: int, seconds: float = 12.0):
             score = corpus.parse(str(path))
         except Exception:  # music21 cannot read a few of its own abc files  # noqa: BLE001
             continue
-        truth = synth.score_attributes(score)
+        truth = scores.score_attributes(score)
         if not truth["metre"]:
             continue
         beat_bpm = float(rng.uniform(60, 120))
-        notes = synth.notes_from_score(score, bpm=beat_bpm * truth["beat_quarters"], max_seconds=seconds)
+        notes = scores.notes_from_score(score, bpm=beat_bpm * truth["beat_quarters"], max_seconds=seconds)
         if notes.empty:
             continue
         y = synth.render_notes(notes, sr=synth.SR, duration=seconds, instrument=instrument,

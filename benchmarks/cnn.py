@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     start, cpu = time.perf_counter(), time.process_time()
-    from coursekit import audio, cnn
+    from coursekit import cnn, mel
     from coursekit.evaluation import cold_start_split
     from coursekit.metrics import cold_start_table
     from coursekit.similarity import unit_rows
@@ -90,11 +90,11 @@ def main(argv=None) -> int:
     need = np.concatenate([train, held])
     with tempfile.TemporaryDirectory() as cache_dir:
         t = clock()
-        audio.mel_spectrograms(world.tracks.iloc[need], duration=cnn.CLIP_SECONDS, cache_dir=cache_dir,
+        mel.mel_spectrograms(world.tracks.iloc[need], duration=cnn.CLIP_SECONDS, cache_dir=cache_dir,
                                n_jobs=args.n_jobs)
         timings.append((f"log-mels, empty cache ({need.size} tracks)", since(t), need.size))
         t = clock()
-        mels = audio.mel_spectrograms(world.tracks.iloc[need], duration=cnn.CLIP_SECONDS, cache_dir=cache_dir)
+        mels = mel.mel_spectrograms(world.tracks.iloc[need], duration=cnn.CLIP_SECONDS, cache_dir=cache_dir)
         timings.append(("log-mels, from the cache", since(t), need.size))
     X_train, X_held = mels[: train.size], mels[train.size:]
 

@@ -54,7 +54,8 @@ from coursekit.datasets import load_truth, load_world  # noqa: E402
 from coursekit.evaluation import next_week_split  # noqa: E402
 from coursekit.baselines import Random  # noqa: E402
 from coursekit.metrics import hit_rate_at_k  # noqa: E402
-from coursekit.mixtape import SIGNALS, DiscoverWeekly  # noqa: E402
+from coursekit.mixtape import DiscoverWeekly  # noqa: E402
+from coursekit.signals import SIGNALS  # noqa: E402
 
 BATCH_BUDGET_S = {"small": 10.0}
 

@@ -32,7 +32,7 @@ What is left out, and why:
 * the blend learns from the library's sample of validation users
   (``DiscoverWeekly(blend_users=...)``, ``--blend-users``), not from all of
   the large world's ~730,000. The script wraps
-  ``coursekit.mixtape.training_pairs`` while fitting, only to measure it, and
+  ``training_pairs`` (from :mod:`coursekit.blend`) in ``coursekit.mixtape`` while fitting, only to measure it, and
   reports the cost of the sample and the cost extrapolated to every user
   (``--blend-users all`` would need ~2 h, ~12 GB for the pairs and ~17 GB
   more for the blend's design matrix: see the JSON's ``blend_pairs``).
@@ -79,7 +79,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import coursekit.mixtape as mixtape  # noqa: E402
 from coursekit.datasets import load_world  # noqa: E402
-from coursekit.mixtape import SIGNALS, DiscoverWeekly  # noqa: E402
+from coursekit.mixtape import DiscoverWeekly  # noqa: E402
+from coursekit.signals import SIGNALS  # noqa: E402
 
 from _memory import _peak_mb, _peak_reset, _status_mb  # noqa: E402  (shared with the other benchmarks)
 
@@ -179,7 +180,7 @@ class FitStretches:
 def measured_pairs(record: dict):
     """Record what ``DiscoverWeekly.fit``'s blend pairs cost (users, pairs, seconds, MB), to extrapolate.
 
-    Wraps ``coursekit.mixtape.training_pairs`` (looked up by ``fit`` at call
+    Wraps the name ``training_pairs`` in ``coursekit.mixtape`` (looked up by ``fit`` at call
     time) without changing what it does: the user sample is the library's
     (``DiscoverWeekly(blend_users=...)``).
     """

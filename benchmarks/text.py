@@ -28,7 +28,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from coursekit import text
+from coursekit import terms, text
 from coursekit.datasets import load_truth, load_world
 
 
@@ -41,12 +41,12 @@ def _timed(fn, items):
 def throughput(documents: pd.DataFrame) -> pd.DataFrame:
     """Docs/s and words/s of each extraction step over the given documents."""
     texts = documents["text"].tolist()
-    text.extract_terms("warm up the tagger's lexicon")
-    tokens, t_tok = _timed(text._document_tokens, texts)
-    n_words = sum(sum(1 for t in toks if text._is_word(t)) for toks in tokens)
-    tagged, t_tag = _timed(text._tag_tokens, tokens)
-    _, t_np = _timed(text.noun_phrases, tagged)
-    _, t_all = _timed(text.extract_terms, texts)
+    terms.extract_terms("warm up the tagger's lexicon")
+    tokens, t_tok = _timed(terms._document_tokens, texts)
+    n_words = sum(sum(1 for t in toks if terms._is_word(t)) for toks in tokens)
+    tagged, t_tag = _timed(terms._tag_tokens, tokens)
+    _, t_np = _timed(terms.noun_phrases, tagged)
+    _, t_all = _timed(terms.extract_terms, texts)
     rows = [("clean + tokenise", t_tok), ("POS tagging (PatternTagger)", t_tag),
             ("NP chunking (RegexpParser)", t_np), ("extract_terms (all 4 types)", t_all)]
     return pd.DataFrame([(name, s, len(texts) / s, n_words / s) for name, s in rows],

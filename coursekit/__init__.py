@@ -19,11 +19,17 @@ Spark only in :mod:`coursekit.scale`):
 - :mod:`coursekit.similarity` — exact and approximate (Annoy) cosine neighbours
 - :mod:`coursekit.metrics` — top-k metrics, expected percentile ranking and the cold-start measures
 - :mod:`coursekit.evaluation` — the protocols: next-week, validation and cold-start splits
-- :mod:`coursekit.text` — cultural vectors from web text (chapter 03)
+- :mod:`coursekit.terms` — web text to terms: HTML cleaning, tokens, tags and the four term types
+- :mod:`coursekit.text` — cultural vectors: the terms weighed per artist (chapter 03)
 - :mod:`coursekit.synth` — the world's audio: tracks rendered from their attributes
-- :mod:`coursekit.audio` — loading audio, log-mel spectrograms and audio attributes (chapter 04)
+- :mod:`coursekit.loudness` — integrated loudness in LUFS (ITU-R BS.1770-4) and mastering to it
+- :mod:`coursekit.scores` — real written scores (music21): their notes and the key and metre they state
+- :mod:`coursekit.audio` — reading audio and estimating its attributes: tempo, key, metre, loudness (chapter 04)
+- :mod:`coursekit.mel` — log-mel spectrograms, the CNN's input, cached on disk and made in parallel
 - :mod:`coursekit.cnn` — the Keras CNN that predicts a track's CF vector from its audio (chapter 04)
-- :mod:`coursekit.mixtape` — the blended 30-song Discover Weekly with a reason for each song (chapter 05)
+- :mod:`coursekit.signals` — what each of the three models says about a (user, track) pair
+- :mod:`coursekit.blend` — the signals weighed into one score, learned on a validation week
+- :mod:`coursekit.mixtape` — the mixtape's rules and the whole Discover Weekly system (chapter 05)
 - :mod:`coursekit.picture` — the mixtape drawn as PNG or HTML
 - :mod:`coursekit.modelcache` — the trained models stored without pickles, checked on load
 - :mod:`coursekit.scale` — the same factorization on Spark (chapter 06)

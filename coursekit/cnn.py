@@ -4,7 +4,7 @@ Collaborative filtering cannot place a song nobody has played yet. Following
 Sander Dieleman's work at Spotify (and van den Oord, Dieleman & Schrauwen,
 *Deep content-based music recommendation*, NIPS 2013), a convolutional network
 reads a track's **log-mel spectrogram** (time × mel bands,
-:func:`coursekit.audio.log_mel_spectrogram`) and predicts its
+:func:`coursekit.mel.log_mel_spectrogram`) and predicts its
 collaborative-filtering vector ``y_i`` (the ALS item vector of chapter 02,
 unit-normalised). A new track then gets a predicted vector ŷ_i from its audio
 alone, and a user u is offered it when ``x_uᵀŷ_i`` is high.
@@ -75,7 +75,7 @@ def _import_tensorflow_quietly():
 keras, tf = _import_tensorflow_quietly()
 from keras import ops  # noqa: E402
 
-from . import audio  # noqa: E402
+from . import audio, mel  # noqa: E402
 
 #: Threads in each of TensorFlow's two thread pools, whatever the number of cores
 #: (the environment variable ``COURSEKIT_TF_THREADS`` overrides it). Its CPU
@@ -107,7 +107,7 @@ __all__ = [
 CLIP_SECONDS = 3.0
 #: Length of the random crops the CNN is trained on, seconds (86 frames).
 CROP_SECONDS = 2.0
-_FRAME_SECONDS = audio.MEL_HOP / audio.SR
+_FRAME_SECONDS = mel.MEL_HOP / audio.SR
 
 
 def devices() -> list[str]:
@@ -150,7 +150,7 @@ class GlobalTemporalPooling(keras.layers.Layer):
         return (input_shape[0], 3 * input_shape[-1])
 
 
-def build_model(n_mels: int = audio.MEL_BANDS, n_factors: int = 32, *, filters=(64, 64, 64),
+def build_model(n_mels: int = mel.MEL_BANDS, n_factors: int = 32, *, filters=(64, 64, 64),
                 kernel_size: int = 4, pool_size: int = 2, dense: int = 128, band_mean=None,
                 band_variance=None) -> keras.Model:
     """The CNN: 1-D convolutions over time, global temporal pooling, dense layers.
@@ -317,7 +317,7 @@ class AudioCNN:
         Parameters
         ----------
         X : ndarray, shape (n_tracks, frames, n_mels)
-            Log-mel spectrograms (dB), e.g. from :func:`coursekit.audio.mel_spectrograms`.
+            Log-mel spectrograms (dB), e.g. from :func:`coursekit.mel.mel_spectrograms`.
         Y : ndarray, shape (n_tracks, f)
             Target vectors (the ALS ``item_factors_`` rows); they are
             unit-normalised here. All-zero rows are refused.
@@ -450,7 +450,7 @@ class AudioCNN:
     def predict_audio(self, y, sr: int = audio.SR) -> np.ndarray:
         """Predicted unit vector ŷ of one waveform.
 
-        The clip goes through :func:`coursekit.audio.log_mel_spectrogram`:
+        The clip goes through :func:`coursekit.mel.log_mel_spectrogram`:
         channels-first stereo is mixed down, another sample rate resampled,
         integer PCM scaled; NaN samples, silence and clips shorter than the
         receptive field raise ``ValueError``.
@@ -466,10 +466,10 @@ class AudioCNN:
         ndarray, shape (f,)
         """
         self._check_fitted()
-        mel = audio.log_mel_spectrogram(y, sr)
-        if mel.max() <= audio.MEL_FLOOR_DB:
+        spec = mel.log_mel_spectrogram(y, sr)
+        if spec.max() <= mel.MEL_FLOOR_DB:
             raise ValueError("the clip is silent: there is no sound to place among the songs")
-        return self.predict(mel[None])[0]
+        return self.predict(spec[None])[0]
 
 
 # ------------------------------------------------------------------------------ for the mixtape
@@ -484,7 +484,7 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
     ----------
     world : coursekit.world.World
         Its ``tracks`` table is rendered (log-mel spectrograms, cached on disk
-        by :func:`coursekit.audio.mel_spectrograms`) the first time the
+        by :func:`coursekit.mel.mel_spectrograms`) the first time the
         returned function is called.
     progress : callable, optional
         Receives short messages (rendering, training, epochs).
@@ -498,10 +498,10 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
     random_state : int, optional
         Seed of the subset and of :class:`AudioCNN`.
     cache, cache_dir : optional
-        Passed to :func:`coursekit.audio.mel_spectrograms`.
+        Passed to :func:`coursekit.mel.mel_spectrograms`.
     n_jobs : int or None, optional
         Processes that compute the spectrograms missing from the cache
-        (:func:`coursekit.audio.mel_spectrograms`); ``None``: one per CPU
+        (:func:`coursekit.mel.mel_spectrograms`); ``None``: one per CPU
         core, at most 4.
     **cnn_options
         Other :class:`AudioCNN` parameters (``crop_seconds``, ``batch_size``, ...).
@@ -539,7 +539,7 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
             start = time.perf_counter()
             say(f"audio: log-mel spectrograms of {n_tracks} tracks ({clip_seconds:g} s clips; cached on disk)")
             jobs = min(4, os.cpu_count() or 1) if n_jobs is None else n_jobs
-            state["mels"] = audio.mel_spectrograms(world.tracks, duration=clip_seconds, cache=cache,
+            state["mels"] = mel.mel_spectrograms(world.tracks, duration=clip_seconds, cache=cache,
                                                    cache_dir=cache_dir, n_jobs=jobs)
             say(f"audio: spectrograms ready in {time.perf_counter() - start:.1f} s")
         return state["mels"]

@@ -3,7 +3,7 @@
 Three models score every (user, unheard track) pair — collaborative filtering,
 cultural vectors from web text, and audio (CNN-predicted vectors and closeness
 to the user's usual tempo, mode and loudness). A blend learned on a validation
-week combines them (:class:`Blend`), and :func:`select` turns blended scores into
+week combines them (:class:`coursekit.blend.Blend`), and :func:`select` turns blended scores into
 mixtapes that follow the rules of a good one:
 
 * exactly ``n`` (30) songs the user has never played, all released;
@@ -19,26 +19,28 @@ mixtapes that follow the rules of a good one:
   neighbouring songs are never far apart in tempo.
 
 All of it is vectorised over users: a batch of users is one matrix of scores.
+The models' signals are computed in :mod:`coursekit.signals` and weighed in
+:mod:`coursekit.blend`; this module holds the rules (:func:`select`,
+:func:`listening_order`) and the whole system, :class:`DiscoverWeekly`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
 from tqdm.auto import tqdm
 
 from .als import ALS, ImplicitALS
+from .blend import Blend, candidate_pool, default_batch_size, training_pairs
 from .evaluation import make_split
 from .genres import key_name
+from .signals import MODEL_GROUPS, SIGNAL_GROUPS, SIGNALS, ArtistCulture, profiles, signals
 from .text import CulturalVectors
 
-__all__ = ["SIGNALS", "MODELS", "SIGNAL_GROUPS", "MODEL_GROUPS", "select", "listening_order", "ArtistCulture", "Profiles", "profiles", "signals", "Blend",
-           "candidate_pool", "default_batch_size", "training_pairs", "DiscoverWeekly"]
+__all__ = ["select", "listening_order", "DiscoverWeekly"]
 
 
 def select(scores: np.ndarray, *, track_artist: np.ndarray, is_new: np.ndarray, n: int = 30,
@@ -173,381 +175,6 @@ def _first_valid(items: np.ndarray, k: int) -> np.ndarray:
     if packed.shape[1] < k:
         packed = np.concatenate([packed, np.full((len(items), k - packed.shape[1]), -1)], axis=1)
     return packed
-
-
-# ------------------------------------------------------------------ the three models' signals
-#: The signals the blend combines, in order. ``cf`` collaborative filtering
-#: (x_u·y_i + biases), ``artist`` the user's CF vector against the mean CF
-#: vector of the artist's known songs (how CF can speak for an artist's brand-new
-#: song), ``text`` cultural similarity of the track's artist to the user's
-#: artists, ``audio`` the user's vector against the audio-predicted track vector,
-#: ``sound`` closeness to the user's usual tempo, mode and loudness,
-#: ``popularity`` log(1 + listeners per week out), ``artist_popularity``
-#: log(1 + the artist's listeners per known song), ``cold`` 1 for tracks with
-#: too few listeners for CF, ``new`` 1 for tracks released during the observed weeks.
-SIGNALS = ("cf", "artist", "text", "audio", "sound", "popularity", "artist_popularity", "cold", "new")
-#: Models a pick's reason can come from.
-MODELS = ("cf", "text", "audio")
-#: The blend's features grouped by the signal they come from (with their cold-track interactions), for
-#: showing where a score comes from: ``popularity`` holds the track-only signals (popularity, cold, new).
-SIGNAL_GROUPS = {"cf": ("cf",),
-                 "artist": ("artist", "cold×artist", "artist_popularity", "cold×artist_popularity"),
-                 "text": ("text", "cold×text"),
-                 "audio": ("audio", "cold×audio"),
-                 "sound": ("sound", "cold×sound"),
-                 "popularity": ("popularity", "cold", "new", "cold×new")}
-#: The groups each model of :data:`MODELS` speaks for in a reason.
-MODEL_GROUPS = {"cf": ("cf", "artist"), "text": ("text",), "audio": ("audio", "sound")}
-
-
-@dataclass
-class ArtistCulture:
-    """What the mixtape keeps of the cultural vectors (chapter 03): each documented artist's vector and words.
-
-    Attributes
-    ----------
-    artist_ids_ : numpy.ndarray of int
-        The documented artists' ``artist_id``.
-    vectors_ : scipy.sparse.csr_matrix
-        Their unit-length cultural vectors (rows as ``artist_ids_``).
-    adjectives_ : list of str
-        Each artist's two top adjectives ("stormy and sparse"), for the reasons.
-    """
-
-    artist_ids_: np.ndarray
-    vectors_: sp.csr_matrix
-    adjectives_: list
-
-    @classmethod
-    def from_vectors(cls, culture: CulturalVectors) -> "ArtistCulture":
-        """Keep the vectors and the two top adjectives of every artist of fitted ``culture``."""
-        adjectives = [" and ".join(culture.top_terms(int(a), term_type="adj", n=2)["term"]) or "the same words"
-                      for a in culture.artist_ids_]
-        return cls(np.asarray(culture.artist_ids_), sp.csr_matrix(culture.vectors_), adjectives)
-
-
-@dataclass
-class Profiles:
-    """What the signals need about users and tracks, from one training log.
-
-    Built by :func:`profiles`; all arrays are in ``users``/``tracks`` table order.
-    """
-
-    artist_of_track: np.ndarray      # artist position of each track
-    user_artists: object             # users × artists CSR, each row sums to 1 (share of r_ui)
-    artist_similarity: np.ndarray    # artists × artists cultural cosine (0 where no text)
-    documented: np.ndarray           # artists with a cultural vector
-    sound: np.ndarray                # tracks × 3 standardised (tempo, mode, loudness)
-    user_sound: np.ndarray           # users × 3 mean sound of what they play
-    listeners: np.ndarray            # training listeners per track
-    cold: np.ndarray                 # tracks with fewer than ``cold_listeners`` listeners
-    artist_factors: np.ndarray       # artists × f mean CF vector of the artist's known tracks (0 if none)
-    artist_listeners: np.ndarray     # artists: mean training listeners per known track
-    new: np.ndarray                  # new releases: released during the observed weeks (or the week ahead)
-    weeks_out: np.ndarray            # training weeks each track has been out (at least 1)
-
-
-def profiles(world, strength, culture, item_factors=None, *, week: int | None = None,
-             cold_listeners: int = 5) -> Profiles:
-    """Summaries of a training log for the signals.
-
-    Parameters
-    ----------
-    world : coursekit.world.World
-        For the tracks' artists and audio attributes.
-    strength : scipy.sparse.csr_matrix
-        r_ui of the training weeks (users × tracks, table order).
-    culture : ArtistCulture or coursekit.text.CulturalVectors or None
-        Cultural vectors (``artist_ids_`` and ``vectors_``); ``None`` leaves the text signal at 0.
-    item_factors : numpy.ndarray, optional
-        The CF model's track vectors, for each artist's mean vector over its
-        known (not cold) tracks; zeros without them.
-    week : int, optional
-        The week the mixtapes are for (training covers weeks ``0 .. week - 1``);
-        default ``world.n_weeks``. A track's popularity is its listeners per
-        week it has been out, so a two-week-old release is not judged against
-        songs that had every week.
-    cold_listeners : int
-        A track with fewer training listeners than this is "cold": CF cannot rank it.
-    """
-    tracks, artists = world.tracks, world.artists
-    artist_pos = pd.Index(artists["artist_id"]).get_indexer(tracks["artist_id"])
-    n_artists = len(artists)
-    to_artist = sp.csr_matrix((np.ones(len(tracks)), (np.arange(len(tracks)), artist_pos)),
-                              shape=(len(tracks), n_artists))
-    ua = (strength @ to_artist).tocsr()
-    totals = np.asarray(ua.sum(axis=1)).ravel()
-    ua = sp.diags(1.0 / np.maximum(totals, 1e-12)) @ ua
-    sim = np.zeros((n_artists, n_artists))
-    documented = np.zeros(n_artists, bool)
-    if culture is not None:
-        pos = pd.Index(artists["artist_id"]).get_indexer(culture.artist_ids_)
-        V = culture.vectors_
-        sim[np.ix_(pos, pos)] = (V @ V.T).toarray()
-        documented[pos] = True
-    np.fill_diagonal(sim, 0.0)  # "like an artist you play" means another artist
-    raw = np.column_stack([tracks["tempo"], tracks["mode"], tracks["loudness"]]).astype(float)
-    sound = (raw - raw.mean(axis=0)) / raw.std(axis=0)
-    user_sound = _user_mean(strength, sound)
-    listeners = np.asarray((strength > 0).sum(axis=0)).ravel()
-    cold = listeners < cold_listeners
-    known = sp.diags((~cold).astype(float)) @ to_artist          # tracks × artists, known tracks only
-    n_known = np.asarray(known.sum(axis=0)).ravel()
-    artist_listeners = (known.T @ listeners) / np.maximum(n_known, 1)
-    f = 1 if item_factors is None else item_factors.shape[1]
-    artist_factors = np.zeros((n_artists, f)) if item_factors is None else \
-        (known.T @ np.asarray(item_factors, float)) / np.maximum(n_known, 1)[:, None]
-    week = world.n_weeks if week is None else week
-    release = tracks["release_week"].to_numpy()
-    weeks_out = np.clip(week - np.maximum(release, 0), 1, max(week, 1))
-    return Profiles(artist_pos, ua, sim, documented, sound, user_sound, listeners, cold,
-                    artist_factors, artist_listeners, release >= 1, weeks_out)
-
-
-def _user_mean(strength, values):
-    """Each user's r-weighted mean of per-track ``values`` (tracks × d)."""
-    totals = np.asarray(strength.sum(axis=1)).ravel()
-    return (strength @ values) / np.maximum(totals, 1e-12)[:, None]
-
-
-def signals(users, *, cf_model, profile: Profiles, audio_vectors=None, only=None) -> dict:
-    """Every signal for a batch of users against every track, as users × tracks arrays.
-
-    Signals that depend on the track alone (popularity, artist popularity, the
-    cold and new flags) are read-only broadcast views of one row, not copies.
-
-    Parameters
-    ----------
-    users : array of int
-        User positions.
-    cf_model : fitted ALS-like model
-        ``predict(users)`` and ``user_factors_``.
-    profile : Profiles
-    audio_vectors : numpy.ndarray, optional
-        Tracks × factors item vectors predicted from audio (in the CF model's
-        space); the audio signal is 0 without them.
-    only : iterable of str, optional
-        Compute just these signals (default: all of :data:`SIGNALS`).
-    """
-    users = np.asarray(users)
-    p = profile
-    want = set(SIGNALS if only is None else only)
-    unknown = want - set(SIGNALS)
-    if unknown:
-        raise ValueError(f"unknown signals {sorted(unknown)}; the signals are {SIGNALS}")
-    shape = (len(users), len(p.artist_of_track))
-    out = {}
-    if "cf" in want:
-        out["cf"] = np.asarray(cf_model.predict(users), dtype=float)
-    if "artist" in want:
-        if p.artist_factors.shape[1] == cf_model.user_factors_.shape[1]:
-            out["artist"] = (cf_model.user_factors_[users] @ p.artist_factors.T)[:, p.artist_of_track]
-        else:
-            out["artist"] = np.zeros(shape)
-    if "text" in want:
-        text_by_artist = np.asarray(p.user_artists[users] @ p.artist_similarity)
-        out["text"] = text_by_artist[:, p.artist_of_track]
-    if "audio" in want:
-        if audio_vectors is not None:
-            x = cf_model.user_factors_[users]
-            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-            out["audio"] = x @ audio_vectors.T
-        else:
-            out["audio"] = np.zeros(shape)
-    if "sound" in want:
-        # −‖s_u − s_i‖ through ‖s_u‖² + ‖s_i‖² − 2 s_u·s_i: one matrix product, no users × tracks × 3 array
-        u = p.user_sound[users]
-        d2 = (u ** 2).sum(axis=1)[:, None] + (p.sound ** 2).sum(axis=1)[None, :] - 2.0 * (u @ p.sound.T)
-        out["sound"] = -np.sqrt(np.maximum(d2, 0.0))
-    per_track = {
-        "popularity": lambda: np.log1p(p.listeners / p.weeks_out),
-        "artist_popularity": lambda: np.log1p(p.artist_listeners)[p.artist_of_track],
-        "cold": lambda: p.cold.astype(float),
-        "new": lambda: p.new.astype(float),
-    }
-    for name, row in per_track.items():
-        if name in want:
-            out[name] = np.broadcast_to(row(), shape)
-    return out
-
-
-# ------------------------------------------------------------------------------ the blend
-@dataclass
-class Blend:
-    """Logistic regression over the signals, learned on a validation week.
-
-    Each user's positives are the unheard tracks they played in the validation
-    week; negatives are ``negatives`` unheard, released tracks drawn at random.
-    Features are the signals standardised over the training pairs, plus the
-    cold-track interactions (``cold × artist``, ``cold × audio``, ``cold × text``,
-    ``cold × sound``, ``cold × artist_popularity``, ``cold × new``): for a track
-    CF cannot rank, the other signals must speak.
-
-    Attributes (after :meth:`fit`)
-    ------------------------------
-    features_ : list of str
-    mean_, scale_ : numpy.ndarray
-        Standardisation of each raw feature.
-    weights_ : pandas.Series
-        The learned weight of each feature (the blend, for people to read).
-    """
-
-    negatives: int = 100
-    C: float = 1.0
-    random_state: int = 0
-    use: tuple = SIGNALS
-
-    def _raw(self, sig: dict) -> dict:
-        feats = {k: sig[k] for k in SIGNALS if k in self.use}
-        cold = sig["cold"]
-        for k in ("artist", "audio", "text", "sound", "artist_popularity"):
-            if k in self.use:
-                feats[f"cold×{k}"] = cold * sig[k]
-        if "new" in self.use:
-            feats["cold×new"] = cold * sig["new"]
-        return feats
-
-    def fit(self, sig_pairs: dict, labels: np.ndarray) -> "Blend":
-        """Fit on per-pair signal vectors (dict of 1-D arrays) and 0/1 labels."""
-        raw = self._raw(sig_pairs)
-        self.features_ = list(raw)
-        X = np.column_stack([raw[k] for k in self.features_])
-        self.mean_, self.scale_ = X.mean(axis=0), X.std(axis=0)
-        self.scale_[self.scale_ == 0] = 1.0
-        lr = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1, "blas"):  # BLAS threads split the solver's sums: one gives the same weights anywhere
-            lr.fit((X - self.mean_) / self.scale_, labels)
-        self.weights_ = pd.Series(lr.coef_[0], index=self.features_, name="weight")
-        self.intercept_ = float(lr.intercept_[0])
-        return self
-
-    def contributions(self, sig: dict) -> dict:
-        """Each feature's weighted, standardised contribution (arrays shaped like the signals)."""
-        raw = self._raw(sig)
-        return {k: self.weights_[k] * (raw[k] - self.mean_[j]) / self.scale_[j] for j, k in enumerate(self.features_)}
-
-    def score(self, sig: dict) -> np.ndarray:
-        """Blended score for every pair in ``sig``: the sum of :meth:`contributions`.
-
-        Computed without building each contribution: the standardisation is
-        folded into the coefficients, and features that depend on the track
-        alone (broadcast rows, see :func:`signals`) are summed as one row.
-        """
-        coef = self.weights_.to_numpy() / self.scale_
-        row = np.zeros(np.shape(sig["cf"])[1]) - float(coef @ self.mean_)
-        out = None
-
-        def track_row(a):
-            a = np.asarray(a)
-            return a[0] if a.ndim == 2 and a.strides[0] == 0 else None
-
-        cold = track_row(sig["cold"])
-        for c, name in zip(coef, self.features_):
-            base, factor = name, None
-            if name.startswith("cold×"):
-                base = name.removeprefix("cold×")
-                factor = cold if cold is not None else np.asarray(sig["cold"])
-            x = sig[base]
-            x_row = track_row(x)
-            if x_row is not None and (factor is None or factor.ndim == 1):
-                row += c * (x_row if factor is None else x_row * factor)
-                continue
-            term = c * np.asarray(x) if factor is None else np.asarray(x) * (c * factor)
-            if out is None:
-                out = term
-            else:
-                out += term
-        if out is None:
-            return np.broadcast_to(row, np.shape(sig["cf"])).copy()
-        out += row
-        return out
-
-    def group_contributions(self, sig: dict) -> dict:
-        """Contributions summed by signal group (:data:`SIGNAL_GROUPS`); 0 for a group the blend does not use."""
-        parts = self.contributions(sig)
-        shape = np.shape(sig["cf"])
-        return {g: sum((np.asarray(parts[k]) for k in keys if k in parts), np.zeros(shape))
-                for g, keys in SIGNAL_GROUPS.items()}
-
-    def model_contributions(self, sig: dict) -> dict:
-        """Contributions grouped by model (:data:`MODEL_GROUPS`): cf (with the artist signals), text, audio (with sound)."""
-        groups = self.group_contributions(sig)
-        return {m: sum(groups[g] for g in keys) for m, keys in MODEL_GROUPS.items()}
-
-
-def candidate_pool(cf_scores: np.ndarray, cold: np.ndarray, *, size: int = 300) -> np.ndarray:
-    """Which tracks the blend may rank for each user: the ``size`` best by CF, plus every cold track.
-
-    Real recommenders work in two stages — cheap *candidate generation*, then a
-    careful *ranking* of the few hundred candidates. CF proposes the tracks it
-    knows; cold tracks (too new for CF) are always candidates, so the audio and
-    text models can speak for them. ``cf_scores`` must already be −∞ where a
-    track cannot be recommended.
-    """
-    size = min(size, cf_scores.shape[1])
-    top = np.argpartition(-cf_scores, size - 1, axis=1)[:, :size]
-    pool = np.zeros(cf_scores.shape, dtype=bool)
-    np.put_along_axis(pool, top, True, axis=1)
-    pool |= np.asarray(cold, bool)[None, :]
-    return pool & np.isfinite(cf_scores)
-
-
-def default_batch_size(n_tracks: int, *, cells: int = 2_000_000) -> int:
-    """Users scored at a time: about ``cells`` (user, track) pairs, at most 256.
-
-    Every signal is a users × tracks array, so a batch's memory grows with both.
-    On the ``large`` world (100,000 tracks) this gives 20 users, near the fastest
-    batch measured there (``benchmarks/mixtape_large.py``: 16 fastest, 128 ~60 %
-    slower and 900 MB of buffers); on ``small`` (5,000 tracks), 256.
-    """
-    return int(max(1, min(256, cells // max(n_tracks, 1))))
-
-
-def training_pairs(split, sig_fn, cold, *, negatives: int = 100, pool: int = 300, random_state: int = 0,
-                   batch_size: int | None = None, max_users: int | None = None):
-    """Signals of (user, track) pairs of a split's candidate pools, and their labels.
-
-    For every user with held-out tracks: the positives are held-out tracks in
-    the user's candidate pool (:func:`candidate_pool`); ``negatives`` other pool
-    tracks are drawn at random. ``sig_fn(users)`` returns :func:`signals`.
-    With ``max_users``, a random sample of that many such users (in order) is
-    used: fifteen weights need thousands of users, not millions.
-    """
-    rng = np.random.default_rng(random_state)
-    heldout = split.heldout
-    users = np.flatnonzero(heldout.getnnz(axis=1) > 0)
-    if max_users is not None and len(users) > max_users:
-        users = np.sort(rng.choice(users, size=max_users, replace=False))
-    heard = split.train.preference
-    parts, labels = [], []
-    batch_size = batch_size or default_batch_size(heldout.shape[1])
-    for start in range(0, len(users), batch_size):
-        batch = users[start:start + batch_size]
-        sig = sig_fn(batch)
-        cf = np.array(sig["cf"], dtype=float)
-        r_h, c_h = heard[batch].nonzero()
-        cf[r_h, c_h] = -np.inf
-        cf[:, ~split.released] = -np.inf
-        in_pool = candidate_pool(cf, cold, size=pool)
-        positive = heldout[batch].toarray() > 0
-        pos_r, pos_c = np.nonzero(positive & in_pool)
-        # draw negatives among each user's pool tracks that are not positives (Gumbel top-k)
-        eligible = in_pool & ~positive
-        keys = np.where(eligible, rng.random(eligible.shape), -1.0)
-        neg = np.argpartition(-keys, negatives - 1, axis=1)[:, :negatives]
-        neg_r = np.repeat(np.arange(len(batch)), negatives)
-        neg_c = neg.ravel()
-        ok = eligible[neg_r, neg_c]
-        rows = np.concatenate([pos_r, neg_r[ok]])
-        cols = np.concatenate([pos_c, neg_c[ok]])
-        part = {k: np.asarray(v)[rows, cols] for k, v in sig.items()}
-        part["user"] = batch[rows]
-        parts.append(part)
-        labels.append(np.concatenate([np.ones(len(pos_r)), np.zeros(int(ok.sum()))]))
-    pairs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    return pairs, np.concatenate(labels)
 
 
 # ------------------------------------------------------------------------- the whole system
@@ -892,7 +519,7 @@ class DiscoverWeekly:
         picks : array of int
             Track positions (``-1`` padding is dropped).
         contributions : dict, optional
-            Signal group (:data:`SIGNAL_GROUPS`) → contribution of each pick;
+            Signal group (:data:`coursekit.signals.SIGNAL_GROUPS`) → contribution of each pick;
             computed here when not given.
         fair_share : float
             CF's share of the positive contribution from which the reason names

@@ -46,7 +46,8 @@ FORMAT = 1
 #: The files a stored model consists of (the only ones this module ever deletes).
 _FILES = ("arrays.npz", "model.json")
 #: The modules whose code shapes a trained model: an edit to any of them retrains.
-_TRAINING_MODULES = ("mixtape", "als", "text", "feedback", "evaluation", "cnn", "audio", "synth")
+_TRAINING_MODULES = ("mixtape", "signals", "blend", "als", "text", "terms", "feedback", "evaluation", "cnn", "audio",
+                     "mel", "synth", "loudness")
 
 
 class ModelCacheWarning(UserWarning):

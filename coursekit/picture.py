@@ -26,7 +26,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from .genres import GENRE_COLORS
-from .mixtape import SIGNAL_GROUPS
+from .signals import SIGNAL_GROUPS
 
 __all__ = ["write_picture", "SIGNAL_COLORS"]
 

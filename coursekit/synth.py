@@ -5,12 +5,14 @@ attributes in the ``tracks`` table: tempo, time signature, key, mode, loudness
 and its genre's timbre (:mod:`coursekit.genres`). The synthesiser writes a short
 score first (:func:`compose`: bars, chords, a bass line, a melody, drums) and then
 plays it (:func:`render_track`), mastered to the track's loudness measured as
-ITU-R BS.1770 prescribes (:func:`integrated_loudness`); :func:`render_tracks`
+ITU-R BS.1770 prescribes (:func:`coursekit.loudness.integrated_loudness`); :func:`render_tracks`
 caches the clips on disk. :func:`example_tracks` draws world-like tracks
 without building a world.
 
 This module makes the world's media, as :mod:`coursekit.webtext` writes its web
 text; :mod:`coursekit.audio` analyses audio (these clips or real recordings).
+Loudness is measured and set in :mod:`coursekit.loudness`; real written scores
+are read in :mod:`coursekit.scores` and played here by :func:`render_notes`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .genres import GENRE_NAMES, GENRES, Genre
+from .loudness import master
 
 __all__ = [
     "SR",
@@ -36,13 +39,10 @@ __all__ = [
     "compose",
     "render_track",
     "render_tracks",
-    "notes_from_score",
-    "score_attributes",
     "render_notes",
     "check_track",
     "clip_name",
     "default_cache_dir",
-    "integrated_loudness",
     "example_tracks",
 ]
 
@@ -457,145 +457,6 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
     return y
 
 
-# ----------------------------------------------------------------------------
-# Loudness (ITU-R BS.1770-4) and mastering
-# ----------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _k_weighting(sr: int) -> np.ndarray:
-    """The K-weighting filter of BS.1770 as second-order sections at ``sr`` Hz.
-
-    A high shelf (+4 dB above about 1.7 kHz: the head) and a high pass (about
-    38 Hz), computed from their analogue prototypes as libebur128 does, so that
-    at 48 kHz they match the standard's coefficients and any other rate works.
-    """
-    f0, G, Q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
-    K = np.tan(np.pi * f0 / sr)
-    Vh = 10 ** (G / 20)
-    Vb = Vh**0.4996667741545416
-    a0 = 1 + K / Q + K * K
-    shelf = [(Vh + Vb * K / Q + K * K) / a0, 2 * (K * K - Vh) / a0, (Vh - Vb * K / Q + K * K) / a0,
-             1.0, 2 * (K * K - 1) / a0, (1 - K / Q + K * K) / a0]
-    f0, Q = 38.13547087602444, 0.5003270373238773
-    K = np.tan(np.pi * f0 / sr)
-    a0 = 1 + K / Q + K * K
-    high_pass = [1.0, -2.0, 1.0, 1.0, 2 * (K * K - 1) / a0, (1 - K / Q + K * K) / a0]
-    return np.array([shelf, high_pass])
-
-
-def _block_powers(y: np.ndarray, sr: int, *, k_weighted: bool = True) -> np.ndarray:
-    """Mean square of the (K-weighted) signal in 400 ms blocks overlapping by 75 %."""
-    from scipy.signal import sosfilt
-
-    z = np.asarray(y, dtype=np.float64)
-    if k_weighted:
-        z = sosfilt(_k_weighting(sr), z)
-    step = int(round(0.1 * sr))  # a block is 4 steps of 100 ms
-    if z.size < 4 * step:  # shorter than one block: the whole clip is the block
-        return np.array([np.mean(z**2)])
-    steps = np.einsum("ij,ij->i", *(2 * [z[: z.size // step * step].reshape(-1, step)]))
-    return np.convolve(steps, np.ones(4), mode="valid") / (4 * step)
-
-
-def _gated_loudness(z: np.ndarray) -> float:
-    """BS.1770 gating of block mean squares: absolute -70 LUFS, then relative -10 LU."""
-    with np.errstate(divide="ignore"):
-        levels = -0.691 + 10 * np.log10(z)
-    kept = z[levels > -70.0]
-    if kept.size == 0:
-        return float("-inf")
-    relative_gate = -0.691 + 10 * np.log10(kept.mean()) - 10.0
-    kept = z[levels > max(relative_gate, -70.0)]
-    return float(-0.691 + 10 * np.log10(kept.mean()))
-
-
-def integrated_loudness(y: np.ndarray, *, sr: int | None = None) -> float:
-    """Integrated loudness of a mono or multichannel signal, LUFS (ITU-R BS.1770-4).
-
-    Each channel is K-weighted and its mean square taken in 400 ms blocks
-    that overlap by 75 %; the channels' block powers are *summed* (weight 1
-    for every channel, as for left, right and centre; surround weights are
-    not applied), so a stereo signal is measured as the standard says, not
-    mixed to mono first. Blocks quieter than -70 LUFS are dropped (absolute
-    gate), then blocks more than 10 LU below the mean of the rest (relative
-    gate); the loudness is ``-0.691 + 10 log10(mean power of the kept
-    blocks)``. A full-scale 1 kHz sine measures about -3 LUFS in one channel,
-    0 LUFS in two. A clip shorter than 400 ms is measured as one block.
-
-    Parameters
-    ----------
-    y : ndarray, shape (samples,) or (channels, samples)
-        The signal, full scale = 1.
-    sr : int
-        Sample rate, Hz. Required: the K-weighting filter depends on it.
-
-    Returns
-    -------
-    float
-        Loudness units relative to full scale (LUFS, i.e. dB); ``-inf`` when
-        every block is below the absolute gate (silence).
-
-    Raises
-    ------
-    ValueError
-        If ``sr`` is missing, or ``y`` looks like integer PCM stored as floats
-        (a peak above 8, e.g. values up to 32767): divide it by 32768 first.
-
-    Examples
-    --------
-    >>> t = np.arange(SR * 2) / SR
-    >>> tone = np.sin(2 * np.pi * 1000 * t)
-    >>> round(integrated_loudness(tone, sr=SR), 1), round(integrated_loudness(np.stack([tone, tone]), sr=SR), 1)
-    (-3.0, 0.0)
-    """
-    if sr is None:
-        raise ValueError("sr is required: give the sample rate of y in Hz (coursekit.synth.SR = 22050 "
-                         "for the world's clips), e.g. integrated_loudness(y, sr=sr)")
-    y = np.asarray(y)
-    if y.dtype.kind == "f" and y.size and float(np.max(np.abs(y))) > 8.0:
-        raise ValueError(f"y peaks at {float(np.max(np.abs(y))):.0f}, far above full scale (1.0): it looks like "
-                         f"integer PCM stored as floats; divide it by 32768 (16-bit) first")
-    if y.ndim == 2:  # (channels, samples): BS.1770 sums the channels' mean squares
-        return _gated_loudness(sum(_block_powers(channel, sr) for channel in y))
-    return _gated_loudness(_block_powers(y, sr))
-
-
-def _master(y: np.ndarray, target: float, sr: int) -> np.ndarray:
-    """Bring a mix to ``target`` LUFS without exceeding full scale.
-
-    Quieter targets are a plain gain. Louder ones need a limiter, as in a real
-    master: a tanh soft clipper, ``tanh(drive * y)``, whose drive is raised
-    until the loudness is within 0.05 LU of the target. The drive is searched
-    (secant steps against log drive) on the loudness without K-weighting,
-    which needs no filtering, shifted by the K-weighting's effect as last
-    measured; the true loudness is then measured and the shift updated. A
-    target beyond what a hard-driven clip reaches gives the loudest it reaches.
-    """
-    y = y / np.abs(y).max()
-    level = integrated_loudness(y, sr=sr)
-    if target <= level:
-        return (y * 10 ** ((target - level) / 20)).astype(np.float32)
-    shift = level - _gated_loudness(_block_powers(y, sr, k_weighted=False))
-    x = (target - level) / 20  # log10 of the drive; drive 1 leaves the peaks at full scale
-    for _ in range(4):
-        # secant search on the unweighted loudness + shift: points (log10 drive, loudness)
-        x0, l0 = 0.0, level
-        for _ in range(12):
-            out = np.tanh(10**x * y)
-            flat = _gated_loudness(_block_powers(out, sr, k_weighted=False))
-            l1 = flat + shift
-            if abs(l1 - target) < 0.02 or x >= 3.0:
-                break
-            slope = (l1 - l0) / (x - x0) if l1 > l0 and x != x0 else 20.0
-            x0, l0, x = x, l1, min(x + (target - l1) / max(slope, 0.5), 3.0)
-        level_out = integrated_loudness(out, sr=sr)
-        if abs(level_out - target) < 0.05 or x >= 3.0:
-            break
-        shift = level_out - flat
-    return out.astype(np.float32)
-
-
 def _to_pcm16_grid(y: np.ndarray) -> np.ndarray:
     """Round to 16-bit sample values (as float32), so a WAV file stores the clip exactly."""
     return (np.round(np.clip(y, -1.0, 1.0) * 32767.0).astype(np.float32) / np.float32(32767.0))
@@ -609,7 +470,7 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
     mode, a bass line on the roots, a melody from the scale, drums with the
     kick on the downbeat); the voices are played with wavetables of the
     genre's instrument and brightness; the mix is mastered to the track's
-    loudness (:func:`integrated_loudness`, with a soft limiter for loud
+    loudness (:func:`coursekit.loudness.integrated_loudness`, with a soft limiter for loud
     targets) and rounded to 16-bit sample values.
 
     Parameters
@@ -648,6 +509,7 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
     --------
     >>> y = render_track(genre="jazz", tempo=120.0, key=2, mode=1, loudness=-14.0,
     ...                  time_signature=3, duration=4.0)
+    >>> from coursekit.loudness import integrated_loudness
     >>> y.shape, round(integrated_loudness(y, sr=SR), 1)
     ((88200,), -14.0)
     """
@@ -655,7 +517,7 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
     if sr < 8000:
         raise ValueError(f"sr must be at least 8000 Hz, got {sr!r}")
     score = compose(track, duration=duration, seed=seed, **attributes)
-    return _to_pcm16_grid(_master(_play(score, _GENRE[score.genre], sr), score.loudness, sr))
+    return _to_pcm16_grid(master(_play(score, _GENRE[score.genre], sr), score.loudness, sr))
 
 
 def default_cache_dir() -> Path:
@@ -799,92 +661,8 @@ def clip_name(attributes: dict, *, duration: float, sr: int = SR) -> str:
 
 
 # ----------------------------------------------------------------------------
-# Playing real scores (e.g. music21's corpus) with the same instruments
+# Playing notes (e.g. a real score's, :mod:`coursekit.scores`) with the same instruments
 # ----------------------------------------------------------------------------
-
-
-def notes_from_score(score, *, bpm: float, max_seconds: float | None = None) -> pd.DataFrame:
-    """The notes of a written score, in seconds at a steady tempo.
-
-    Works on any music21 score (``music21.corpus.parse(...)``) without
-    importing music21: each part's notes and chords are read with their
-    offsets and lengths in quarter notes; ties are kept as written (a tied
-    note sounds twice) and fermatas are ignored, as a plain sequencer plays.
-
-    Parameters
-    ----------
-    score : music21.stream.Score
-        The score.
-    bpm : float
-        Quarter notes per minute.
-    max_seconds : float or None, optional
-        Keep only the notes that start before this time, seconds.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``voice`` (part number, str), ``onset`` and ``length`` (s), ``midi``
-        (note number) and ``velocity`` (0.7 for every note: no accents are
-        added, so the metre must be heard from the composition itself).
-    """
-    if not 20.0 <= float(bpm) <= 400.0:
-        raise ValueError(f"bpm must be 20..400 quarter notes per minute, got {bpm!r}")
-    seconds = 60.0 / float(bpm)
-    rows = []
-    for k, part in enumerate(getattr(score, "parts", [score])):
-        for n in part.flatten().notes:
-            onset, length = float(n.offset) * seconds, float(n.quarterLength) * seconds
-            if length <= 0 or (max_seconds is not None and onset >= max_seconds):
-                continue
-            for j, pitch in enumerate(n.pitches):  # a chord plays as several lines
-                rows.append((f"{k}.{j}", onset, length, int(pitch.midi), 0.7))
-    return pd.DataFrame(rows, columns=["voice", "onset", "length", "midi", "velocity"])
-
-
-def score_attributes(score) -> dict:
-    """Key, mode and metre as a written score states them: the answers for the estimators.
-
-    Read from a music21 score without importing music21. The metre comes
-    from the time signature (one for the whole piece, else unknown):
-    ``duple`` for 2 or 4 beats a bar (2/4, 4/4, 2/2, 6/8, 12/8), ``triple``
-    for 3 (3/4, 3/2, 9/8); the beat divides in 2 (simple) or 3 (compound).
-    The key comes from the key signature, and is kept only where the piece
-    confirms it: its lowest last note must be the tonic of the signature's
-    major or relative minor key (a chorale ending on the dominant, or a
-    modal tune, is left unknown rather than guessed).
-
-    Parameters
-    ----------
-    score : music21.stream.Score
-        The score.
-
-    Returns
-    -------
-    dict
-        ``key`` (0 = C, -1 unknown), ``mode`` (1 major, 0 minor, -1),
-        ``time_signature`` (e.g. ``"6/8"``, ``""``), ``metre``
-        (``"duple"``, ``"triple"`` or ``""``), ``beat_division`` (2, 3 or
-        -1) and ``beat_quarters`` (quarter notes per beat, NaN when unknown).
-    """
-    out = dict(key=-1, mode=-1, time_signature="", metre="", beat_division=-1, beat_quarters=float("nan"))
-    signatures = {t.ratioString: t for t in score.recurse().getElementsByClass("TimeSignature")}
-    if len(signatures) == 1:
-        ts = next(iter(signatures.values()))
-        metre = {2: "duple", 4: "duple", 3: "triple"}.get(int(ts.beatCount), "")
-        if metre:
-            out.update(time_signature=ts.ratioString, metre=metre, beat_division=int(ts.beatDivisionCount),
-                       beat_quarters=float(ts.beatDuration.quarterLength))
-    keys = list(score.recurse().getElementsByClass("KeySignature"))
-    notes = list(score.flatten().notes)
-    if keys and notes and len({k.sharps for k in keys}) == 1:
-        end = max(float(n.offset) for n in notes)
-        last = min((p.midi for n in notes if float(n.offset) == end for p in n.pitches))
-        major_tonic = (7 * keys[0].sharps) % 12  # C plus a fifth per sharp
-        stated = getattr(keys[0], "mode", None)
-        for tonic, mode, name in ((major_tonic, 1, "major"), ((major_tonic + 9) % 12, 0, "minor")):
-            if last % 12 == tonic and stated in (None, name):
-                out.update(key=tonic, mode=mode)
-    return out
 
 
 def render_notes(notes: pd.DataFrame, *, sr: int, duration: float | None = None, instrument: str = "organ",
@@ -899,7 +677,7 @@ def render_notes(notes: pd.DataFrame, *, sr: int, duration: float | None = None,
     ----------
     notes : pandas.DataFrame
         ``voice``, ``onset``, ``length`` (s), ``midi``, ``velocity`` (0..1),
-        e.g. from :func:`notes_from_score`.
+        e.g. from :func:`coursekit.scores.notes_from_score`.
     sr : int
         Sample rate, Hz.
     duration : float or None, optional
@@ -930,7 +708,7 @@ def render_notes(notes: pd.DataFrame, *, sr: int, duration: float | None = None,
                           line["velocity"].to_numpy(float), line["midi"].to_numpy(), table, envelope)
     if not np.abs(y).max() > 0:
         raise ValueError("the notes play nothing inside the clip")
-    return _master(y, float(loudness), sr)
+    return master(y, float(loudness), sr)
 
 
 def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:

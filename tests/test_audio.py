@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coursekit import audio, synth
+from coursekit import audio, mel, synth
 
 librosa = pytest.importorskip("librosa")
 
@@ -187,43 +187,43 @@ def test_unreadable_audio_files_are_refused_clearly(tmp_path):
 
 def test_log_mel_spectrogram_matches_librosa():
     y = synth.render_track(HANDFUL[0], duration=3.0)
-    mel = audio.log_mel_spectrogram(y, SR)
-    assert mel.shape == (1 + (3 * SR - 1024) // 512, audio.MEL_BANDS) == (128, 64)
+    spec = mel.log_mel_spectrogram(y, SR)
+    assert spec.shape == (1 + (3 * SR - 1024) // 512, mel.MEL_BANDS) == (128, 64)
     ref = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=1024, hop_length=512, n_mels=64, center=False)
-    ref = np.maximum(10 * np.log10(np.maximum(ref, 1e-30)), audio.MEL_FLOOR_DB).T
-    np.testing.assert_allclose(mel, ref, atol=1e-3)
+    ref = np.maximum(10 * np.log10(np.maximum(ref, 1e-30)), mel.MEL_FLOOR_DB).T
+    np.testing.assert_allclose(spec, ref, atol=1e-3)
 
 
 def test_log_mel_spectrogram_keeps_loudness():
     quiet = synth.render_track(dict(HANDFUL[4], loudness=-30.0), duration=3.0)
     loud = synth.render_track(dict(HANDFUL[4], loudness=-20.0), duration=3.0)  # the same mix, 10 dB up
-    a, b = audio.log_mel_spectrogram(quiet, SR), audio.log_mel_spectrogram(loud, SR)
-    audible = a > audio.MEL_FLOOR_DB + 40
+    a, b = mel.log_mel_spectrogram(quiet, SR), mel.log_mel_spectrogram(loud, SR)
+    audible = a > mel.MEL_FLOOR_DB + 40
     assert np.median((b - a)[audible]) == pytest.approx(10.0, abs=0.1)
 
 
 def test_log_mel_spectrogram_bad_input():
     y = synth.render_track(HANDFUL[0], duration=1.0)
     with pytest.raises(ValueError, match=r"one frame of 1024 samples \(46 ms\)"):
-        audio.log_mel_spectrogram(y[:1000], SR)
+        mel.log_mel_spectrogram(y[:1000], SR)
     bad = y.copy()
     bad[10] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        audio.log_mel_spectrogram(bad, SR)
-    np.testing.assert_allclose(audio.log_mel_spectrogram(np.stack([y, y]), SR), audio.log_mel_spectrogram(y, SR),
+        mel.log_mel_spectrogram(bad, SR)
+    np.testing.assert_allclose(mel.log_mel_spectrogram(np.stack([y, y]), SR), mel.log_mel_spectrogram(y, SR),
                                atol=1e-4)
-    hi = audio.log_mel_spectrogram(synth.render_track(HANDFUL[0], duration=1.0, sr=44100), 44100)
-    assert hi.shape == audio.log_mel_spectrogram(y, SR).shape
-    silence = audio.log_mel_spectrogram(np.zeros(SR), SR)
-    assert (silence == audio.MEL_FLOOR_DB).all()
+    hi = mel.log_mel_spectrogram(synth.render_track(HANDFUL[0], duration=1.0, sr=44100), 44100)
+    assert hi.shape == mel.log_mel_spectrogram(y, SR).shape
+    silence = mel.log_mel_spectrogram(np.zeros(SR), SR)
+    assert (silence == mel.MEL_FLOOR_DB).all()
 
 
 def test_mel_spectrograms_are_cached_as_float16(tmp_path, monkeypatch):
     tracks = synth.example_tracks(4, seed=7)
-    mels = audio.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path)
-    assert mels.shape == (4, 42, audio.MEL_BANDS) and mels.dtype == np.float16
+    mels = mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path)
+    assert mels.shape == (4, 42, mel.MEL_BANDS) and mels.dtype == np.float16
     for i, row in enumerate(tracks.to_dict("records")):
-        expected = audio.log_mel_spectrogram(synth.render_track(row, duration=1.0), SR)
+        expected = mel.log_mel_spectrogram(synth.render_track(row, duration=1.0), SR)
         np.testing.assert_allclose(mels[i], expected, atol=0.05)  # float16 of values up to ~40 dB
     files = sorted((tmp_path / "mel").glob("*.npy"))
     assert len(files) == 4 and all(f.name.startswith("track") for f in files)
@@ -231,26 +231,26 @@ def test_mel_spectrograms_are_cached_as_float16(tmp_path, monkeypatch):
     def no_render(*args, **kwargs):
         raise AssertionError("rendered although cached")
 
-    monkeypatch.setattr(audio, "render_track", no_render)
-    np.testing.assert_array_equal(audio.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path), mels)
+    monkeypatch.setattr(mel, "render_track", no_render)
+    np.testing.assert_array_equal(mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path), mels)
     monkeypatch.undo()
     files[0].write_bytes(b"garbage")  # a damaged file is computed again
-    np.testing.assert_array_equal(audio.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path), mels)
-    audio.mel_spectrograms(tracks.assign(tempo=tracks["tempo"] + 1), duration=1.0, cache_dir=tmp_path)
+    np.testing.assert_array_equal(mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path), mels)
+    mel.mel_spectrograms(tracks.assign(tempo=tracks["tempo"] + 1), duration=1.0, cache_dir=tmp_path)
     assert len(list((tmp_path / "mel").glob("*.npy"))) == 8  # changed attributes, new files
     with pytest.raises(ValueError, match="tempo"):  # a bad row fails before any work
-        audio.mel_spectrograms(tracks.assign(tempo=0.0), duration=1.0, cache=False)
+        mel.mel_spectrograms(tracks.assign(tempo=0.0), duration=1.0, cache=False)
 
 
 def test_mel_spectrograms_in_worker_processes_equal_one_process(monkeypatch):
     tracks = synth.example_tracks(130, seed=8)  # three batches of 64
-    one = audio.mel_spectrograms(tracks, duration=1.0, cache=False)
-    monkeypatch.setattr(audio, "_MIN_PARALLEL", 100)  # workers from 100 tracks on, for a quick test
-    monkeypatch.setattr(audio, "_mel_batch", None)  # the parent must not compute any batch itself
-    two = audio.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=2)
+    one = mel.mel_spectrograms(tracks, duration=1.0, cache=False)
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)  # workers from 100 tracks on, for a quick test
+    monkeypatch.setattr(mel, "_mel_batch", None)  # the parent must not compute any batch itself
+    two = mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=2)
     np.testing.assert_array_equal(one, two)
     with pytest.raises(ValueError, match="n_jobs"):
-        audio.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=0)
+        mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=0)
 
 
 def _children(pid: int) -> list:
@@ -286,9 +286,9 @@ def test_mel_workers_die_with_their_parent(tmp_path):
     import sys
     import time
 
-    script = ("from coursekit import audio, synth\n"
-              "audio._MIN_PARALLEL = 1\n"
-              "audio.mel_spectrograms(synth.example_tracks(2000, seed=1), duration=4.0, n_jobs=2,\n"
+    script = ("from coursekit import mel, synth\n"
+              "mel._MIN_PARALLEL = 1\n"
+              "mel.mel_spectrograms(synth.example_tracks(2000, seed=1), duration=4.0, n_jobs=2,\n"
               f"                       cache_dir={str(tmp_path)!r})\n")
     parent = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ))
     try:
@@ -317,7 +317,7 @@ def test_mel_workers_die_with_their_parent(tmp_path):
 
 def test_the_sample_rate_is_required(clip):
     for call in (lambda: audio.estimate_attributes(clip), lambda: audio.estimate_many([clip]),
-                 lambda: audio.log_mel_spectrogram(clip)):
+                 lambda: mel.log_mel_spectrogram(clip)):
         with pytest.raises(ValueError, match="sr is required"):
             call()
 

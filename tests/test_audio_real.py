@@ -1,6 +1,6 @@
 """The estimators on real compositions nobody here wrote: music21's corpus (Bach chorales).
 
-The scores state their key and metre (:func:`coursekit.synth.score_attributes`);
+The scores state their key and metre (:func:`coursekit.scores.score_attributes`);
 they are played with the synthesiser's organ at a known tempo. Skipped without
 music21 (``pip install music21``, in the dev extra). ``benchmarks/audio.py``
 measures more pieces (fiddle tunes, a rag).
@@ -9,7 +9,7 @@ measures more pieces (fiddle tunes, a rag).
 import numpy as np
 import pytest
 
-from coursekit import audio, synth
+from coursekit import audio, scores, synth
 
 music21 = pytest.importorskip("music21", reason="music21 ships the corpus of real scores (dev extra)")
 pytest.importorskip("librosa")
@@ -24,11 +24,11 @@ def chorales():
     out = []
     for k, path in enumerate(corpus.getComposer("bach")[:14]):
         score = corpus.parse(path)
-        truth = synth.score_attributes(score)
+        truth = scores.score_attributes(score)
         if truth["key"] < 0 or not truth["metre"]:
             continue  # the score does not confirm its key (e.g. it ends on the dominant)
         truth["tempo"] = 70.0 + 5 * (k % 6)  # quarter notes a minute, 70..95
-        notes = synth.notes_from_score(score, bpm=truth["tempo"] * truth["beat_quarters"], max_seconds=10.0)
+        notes = scores.notes_from_score(score, bpm=truth["tempo"] * truth["beat_quarters"], max_seconds=10.0)
         out.append((synth.render_notes(notes, sr=SR, duration=10.0), truth))
     return out
 

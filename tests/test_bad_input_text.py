@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from coursekit.text import (CulturalVectors, NoDocumentsError, adjectives, clean_text, extract_terms,
-                            gaussian_weight, ngram_terms, noun_phrases, pos_tag, salience, words)
+from coursekit.terms import adjectives, clean_text, extract_terms, ngram_terms, noun_phrases, pos_tag, words
+from coursekit.text import CulturalVectors, NoDocumentsError, gaussian_weight, salience
 
 MB = 1_000_000
 HANG_S = 10.0   # the definition of a hang; clean_text takes 0.1-0.7 s on these (see the report)

@@ -8,7 +8,7 @@ cnn = pytest.importorskip("coursekit.cnn")
 
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
-from coursekit import audio, synth  # noqa: E402
+from coursekit import audio, mel, synth  # noqa: E402
 
 POOL_TOLERANCE = 1e-6  # float32 arithmetic on small numbers
 SR = audio.SR
@@ -131,7 +131,7 @@ def test_predict_takes_clips_of_different_lengths(toy):
 def mel_model():
     """A small model trained on real log-mel spectrograms (1 s clips)."""
     tracks = synth.example_tracks(16, seed=3)
-    X = audio.mel_spectrograms(tracks, duration=1.0, cache=False)
+    X = mel.mel_spectrograms(tracks, duration=1.0, cache=False)
     Y = np.random.default_rng(0).normal(size=(16, 4))
     return cnn.AudioCNN(filters=(8, 8, 8), dense=8, crop_seconds=0.8, epochs=1).fit(X, Y), tracks
 
@@ -143,7 +143,7 @@ def test_clip_shorter_than_the_receptive_field_is_refused(mel_model):
     with pytest.raises(ValueError, match=r"20 frames \(0\.46 s\).*receptive field of 25 frames \(0\.58 s\)"):
         model.predict_audio(y[: 1024 + 19 * 512])
     with pytest.raises(ValueError, match="receptive field"):
-        model.predict(np.zeros((2, 10, audio.MEL_BANDS), np.float32))
+        model.predict(np.zeros((2, 10, mel.MEL_BANDS), np.float32))
     with pytest.raises(ValueError, match="receptive field of 25 frames"):  # crops too short to train on
         cnn.AudioCNN(crop_seconds=0.3, epochs=1).fit(np.zeros((4, 60, 8)), np.ones((4, 2)))
 
@@ -157,7 +157,7 @@ def test_nan_samples_and_silence_are_refused(mel_model):
     with pytest.raises(ValueError, match="silent"):
         model.predict_audio(np.zeros(SR, np.float32))
     with pytest.raises(ValueError, match="NaN or infinite"):
-        model.predict(np.full((1, 40, audio.MEL_BANDS), np.nan, np.float32))
+        model.predict(np.full((1, 40, mel.MEL_BANDS), np.nan, np.float32))
 
 
 def test_stereo_is_mixed_down_and_another_rate_resampled(mel_model):
@@ -204,7 +204,7 @@ def test_audio_vector_model_predicts_every_track_of_the_tiny_world(tiny, tmp_pat
     assert np.linalg.norm(out, axis=1) == pytest.approx(1.0, abs=1e-5)
     assert any("training the CNN on 60 tracks" in m for m in messages)
     assert len(list((tmp_path / "mel").glob("*.npy"))) == n  # every track's spectrogram is cached
-    assert fn.model.model_.input_shape == (None, None, audio.MEL_BANDS)
+    assert fn.model.model_.input_shape == (None, None, mel.MEL_BANDS)
     # the second call reads the spectrograms it already has and is reproducible
     assert np.array_equal(fn(factors, mask), out)
     with pytest.raises(ValueError, match="one row per track"):

@@ -247,7 +247,7 @@ def test_the_loop_rule_reads_the_source():
 
 
 def test_example_terms_are_what_the_library_extracts():
-    from coursekit.text import adjectives
+    from coursekit.terms import adjectives
 
     assert [adjectives(doc) for doc in ch03.EXAMPLE_DOCUMENTS] == ch03.example_terms()
 

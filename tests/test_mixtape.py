@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coursekit.mixtape import Blend, DiscoverWeekly, listening_order, select
+from coursekit.blend import Blend
+from coursekit.mixtape import DiscoverWeekly, listening_order, select
 
 
 def test_select_respects_cap_reservation_and_exclusions():
@@ -105,7 +106,7 @@ def test_cold_start_user_gets_labelled_popular_picks(tiny_model):
 
 
 def test_artist_signal_is_the_users_vector_against_the_artists_known_songs(tiny_model):
-    from coursekit.mixtape import signals
+    from coursekit.signals import signals
 
     world, _, model = tiny_model
     p, cf = model.profile_, model.cf_
@@ -145,7 +146,7 @@ def test_a_copy_keeps_the_world(tiny_model):
 
 
 def test_fast_blend_score_is_the_sum_of_contributions_and_signals_can_be_chosen(tiny_model):
-    from coursekit.mixtape import signals
+    from coursekit.signals import signals
 
     _, _, model = tiny_model
     sig = signals([0, 1, 2], cf_model=model.cf_, profile=model.profile_)
@@ -163,7 +164,8 @@ def test_fast_blend_score_is_the_sum_of_contributions_and_signals_can_be_chosen(
 
 def test_blend_pairs_from_a_sample_of_users(tiny_model):
     from coursekit.evaluation import validation_split
-    from coursekit.mixtape import signals, training_pairs
+    from coursekit.blend import training_pairs
+    from coursekit.signals import signals
 
     world, _, model = tiny_model
     val = validation_split(world)
@@ -177,14 +179,14 @@ def test_blend_pairs_from_a_sample_of_users(tiny_model):
 
 
 def test_default_batch_size_follows_the_catalogue():
-    from coursekit.mixtape import default_batch_size
+    from coursekit.blend import default_batch_size
 
     assert default_batch_size(5_000) == 256 and default_batch_size(100_000) == 20
     assert default_batch_size(10**9) == 1
 
 
 def _contributions(n, **by_group):
-    from coursekit.mixtape import SIGNAL_GROUPS
+    from coursekit.signals import SIGNAL_GROUPS
 
     return {g: np.full(n, float(by_group.get(g, 0.0))) for g in SIGNAL_GROUPS}
 
@@ -220,7 +222,7 @@ def test_a_fair_cf_share_gives_a_reason_from_the_listeners_own_songs(tiny_model)
 
 
 def test_the_table_shows_each_signals_contribution(tiny_model):
-    from coursekit.mixtape import SIGNAL_GROUPS, signals
+    from coursekit.signals import SIGNAL_GROUPS, signals
 
     world, _, model = tiny_model
     table = model.mixtape(int(world.users["user_id"].iloc[3]))

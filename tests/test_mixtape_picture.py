@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coursekit.mixtape import SIGNAL_GROUPS
+from coursekit.signals import SIGNAL_GROUPS
 from coursekit.picture import SIGNAL_COLORS, write_picture
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coursekit import synth
+from coursekit import scores, synth
+from coursekit.loudness import integrated_loudness
 
 librosa = pytest.importorskip("librosa")
 
@@ -99,7 +100,7 @@ def test_render_is_deterministic_per_seed():
                                             ("metal", -3.5)])
 def test_render_reaches_its_loudness_without_clipping(genre, loudness):
     y = synth.render_track(_track(genre=genre, loudness=loudness), duration=4.0)
-    assert synth.integrated_loudness(y, sr=SR) == pytest.approx(loudness, abs=LOUDNESS_TOLERANCE)
+    assert integrated_loudness(y, sr=SR) == pytest.approx(loudness, abs=LOUDNESS_TOLERANCE)
     assert np.abs(y).max() <= 1.0
     np.testing.assert_array_equal(np.round(y * 32767), y * 32767)  # on the 16-bit grid
 
@@ -107,7 +108,7 @@ def test_render_reaches_its_loudness_without_clipping(genre, loudness):
 def test_duration_and_sample_rate_are_configurable():
     y = synth.render_track(_track(), duration=2.5, sr=16000)
     assert y.shape == (40000,)
-    assert synth.integrated_loudness(y, sr=16000) == pytest.approx(-7.0, abs=LOUDNESS_TOLERANCE)
+    assert integrated_loudness(y, sr=16000) == pytest.approx(-7.0, abs=LOUDNESS_TOLERANCE)
 
 
 @pytest.mark.parametrize("change,match", [
@@ -177,9 +178,9 @@ def test_example_tracks_follow_the_genre_signatures():
 def test_loudness_of_a_full_scale_sine_is_minus_3_lufs():
     # BS.1770's calibration: a 0 dBFS 997 Hz sine reads -3.01 LUFS (coefficients exact at 48 kHz)
     t = np.arange(48000 * 3) / 48000
-    assert synth.integrated_loudness(np.sin(2 * np.pi * 997 * t), sr=48000) == pytest.approx(-3.01, abs=0.01)
+    assert integrated_loudness(np.sin(2 * np.pi * 997 * t), sr=48000) == pytest.approx(-3.01, abs=0.01)
     t = np.arange(SR * 3) / SR
-    assert synth.integrated_loudness(0.5 * np.sin(2 * np.pi * 997 * t), sr=SR) == pytest.approx(-9.03, abs=0.05)
+    assert integrated_loudness(0.5 * np.sin(2 * np.pi * 997 * t), sr=SR) == pytest.approx(-9.03, abs=0.05)
 
 
 def test_loudness_gates_silence():
@@ -188,29 +189,29 @@ def test_loudness_gates_silence():
     with_silence = np.concatenate([tone, np.zeros(SR * 12)])
     # the silent blocks fall below the absolute gate and do not count (only the three
     # blocks that straddle the end of the tone lower it a little); ungated it would be 4.8 LU lower
-    assert synth.integrated_loudness(with_silence, sr=SR) == pytest.approx(synth.integrated_loudness(tone, sr=SR), abs=0.2)
-    assert synth.integrated_loudness(np.zeros(SR), sr=SR) == -np.inf
+    assert integrated_loudness(with_silence, sr=SR) == pytest.approx(integrated_loudness(tone, sr=SR), abs=0.2)
+    assert integrated_loudness(np.zeros(SR), sr=SR) == -np.inf
 
 
 def test_stereo_loudness_sums_the_channels_as_bs1770_says():
     # two identical channels carry twice the power of one: +10 log10(2) = +3.01 LU, not the mono mix's 0
     t = np.arange(2 * 48000) / 48000
     tone = 0.5 * np.sin(2 * np.pi * 997 * t)
-    mono = synth.integrated_loudness(tone, sr=48000)
-    assert synth.integrated_loudness(np.stack([tone, tone]), sr=48000) == pytest.approx(mono + 3.01, abs=0.01)
+    mono = integrated_loudness(tone, sr=48000)
+    assert integrated_loudness(np.stack([tone, tone]), sr=48000) == pytest.approx(mono + 3.01, abs=0.01)
     # a signal in one channel only, silence in the other: the same loudness as the channel alone
-    assert synth.integrated_loudness(np.stack([tone, 0 * tone]), sr=48000) == pytest.approx(mono, abs=1e-9)
+    assert integrated_loudness(np.stack([tone, 0 * tone]), sr=48000) == pytest.approx(mono, abs=1e-9)
     # opposite phases cancel in a mono mix but not in BS.1770's channel sum
-    assert synth.integrated_loudness(np.stack([tone, -tone]), sr=48000) == pytest.approx(mono + 3.01, abs=0.01)
+    assert integrated_loudness(np.stack([tone, -tone]), sr=48000) == pytest.approx(mono + 3.01, abs=0.01)
 
 
 def test_loudness_needs_the_sample_rate_and_full_scale_floats():
     t = np.arange(SR) / SR
     tone = 0.5 * np.sin(2 * np.pi * 997 * t)
     with pytest.raises(ValueError, match="sr is required"):
-        synth.integrated_loudness(tone)
+        integrated_loudness(tone)
     with pytest.raises(ValueError, match="integer PCM stored as floats"):
-        synth.integrated_loudness(tone * 32767.0, sr=SR)
+        integrated_loudness(tone * 32767.0, sr=SR)
 
 
 class _Pitch:
@@ -239,14 +240,14 @@ class _Score:
 def test_notes_from_score_reads_a_score_by_hand():
     # two parts: C4 then a C-E chord; a bass C3 of two quarters. At 120 quarters a minute, a quarter is 0.5 s
     score = _Score(_Part(_Note(0.0, 1.0, 60), _Note(1.0, 1.0, 60, 64)), _Part(_Note(0.0, 2.0, 48)))
-    notes = synth.notes_from_score(score, bpm=120.0)
+    notes = scores.notes_from_score(score, bpm=120.0)
     assert notes[["voice", "onset", "length", "midi"]].values.tolist() == [
         ["0.0", 0.0, 0.5, 60], ["0.0", 0.5, 0.5, 60], ["0.1", 0.5, 0.5, 64], ["1.0", 0.0, 1.0, 48]]
-    assert len(synth.notes_from_score(score, bpm=120.0, max_seconds=0.5)) == 2  # notes starting before 0.5 s
+    assert len(scores.notes_from_score(score, bpm=120.0, max_seconds=0.5)) == 2  # notes starting before 0.5 s
     y = synth.render_notes(notes, sr=SR, loudness=-20.0)
     assert y.shape == (int(round((1.0 + 0.04) * SR)),)  # until the last note has faded
-    assert synth.integrated_loudness(y, sr=SR) == pytest.approx(-20.0, abs=LOUDNESS_TOLERANCE)
+    assert integrated_loudness(y, sr=SR) == pytest.approx(-20.0, abs=LOUDNESS_TOLERANCE)
     with pytest.raises(ValueError, match="bpm"):
-        synth.notes_from_score(score, bpm=0)
+        scores.notes_from_score(score, bpm=0)
     with pytest.raises(ValueError, match="instrument"):
         synth.render_notes(notes, sr=SR, instrument="kazoo")

@@ -12,9 +12,9 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from coursekit.text import (STOP_WORDS, CulturalVectors, NoDocumentsError, adjectives, clean_text,
-                            extract_terms, gaussian_weight, ngram_terms, noun_phrases, pos_tag, salience,
-                            tokenize, words)
+from coursekit.terms import (STOP_WORDS, adjectives, clean_text, extract_terms, ngram_terms, noun_phrases,
+                             pos_tag, tokenize, words)
+from coursekit.text import CulturalVectors, NoDocumentsError, gaussian_weight, salience
 
 TOL = 1e-9        # exact arithmetic, up to float rounding
 HAND_TOL = 1e-4   # values computed by hand to four decimals

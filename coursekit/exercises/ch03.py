@@ -1,6 +1,6 @@
 """Checkers for exercises 03 · cultural vectors (df, tf, salience, two-word terms, similarity).
 
-The references are :func:`coursekit.text.salience`, :func:`coursekit.text.ngram_terms`
+The references are :func:`coursekit.text.salience`, :func:`coursekit.terms.ngram_terms`
 and :func:`coursekit.similarity.unit_rows`.
 """
 
@@ -11,7 +11,8 @@ from collections import Counter
 import numpy as np
 
 from coursekit.similarity import unit_rows
-from coursekit.text import STOP_WORDS, clean_text, ngram_terms, salience, tokenize
+from coursekit.terms import STOP_WORDS, clean_text, ngram_terms, tokenize
+from coursekit.text import salience
 
 from ._feedback import hidden_seed as _hidden_seed
 from ._feedback import ExerciseFeedback, as_matrix, call, close, first_difference, match_mistakes, passed
@@ -33,7 +34,7 @@ EXAMPLE_DOCUMENTS = (
 
 
 def example_terms() -> list[list[str]]:
-    """The adjectives of each example document, as :func:`coursekit.text.adjectives` finds them."""
+    """The adjectives of each example document, as :func:`coursekit.terms.adjectives` finds them."""
     return [
         ["perky", "bright", "perky", "shiny", "new", "sunny", "classic"],
         ["dark", "heavy", "heavy", "dark", "slow", "new"],
@@ -160,7 +161,7 @@ def check_salience_scores(salience_scores, *, terms=None, doc=0, mu=float(np.log
 
 
 def check_two_word_terms(two_word_terms, *, text=EXAMPLE_DOCUMENTS[0]):
-    """Exercise 4: the n2 terms of a text, as :func:`coursekit.text.ngram_terms` finds them."""
+    """Exercise 4: the n2 terms of a text, as :func:`coursekit.terms.ngram_terms` finds them."""
     __tracebackhide__ = True
     tokens = tokenize(clean_text(text))
     got = call(two_word_terms, list(tokens), name="two_word_terms")
