@@ -6,7 +6,10 @@
 * ``coursekit mixtape --user USER_ID [--out FILE.png|FILE.html]`` prints a listener's
   Discover Weekly (30 unheard songs, with the reason for each);
   ``coursekit mixtape --all --out FILE.csv`` writes every listener's;
-  ``--no-audio`` skips the audio CNN.
+  ``--no-audio`` skips the audio CNN; ``--retrain`` trains afresh instead of using
+  the committed (``datasets/models``) or cached models.
+* ``coursekit models --size small`` trains the models afresh and writes the committed
+  copy, byte for byte (run it after changing the code that trains them).
 * ``coursekit exercises release`` writes the student notebooks from the sources;
   ``coursekit exercises grade SUBMISSIONS_DIR`` grades a folder of submissions.
 
@@ -48,6 +51,17 @@ def _world(args) -> int:
     return 0
 
 
+def _models(args) -> int:
+    from .datasets import load_world
+    from .modelcache import COMMITTED, write_committed
+
+    say = (lambda message: print(f"  {message} ...", file=sys.stderr, flush=True))
+    start = time.perf_counter()
+    folder = write_committed(load_world(args.size), root=args.root or COMMITTED, progress=say)
+    print(f"wrote the {args.size} world's trained models to {folder} in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def _mixtape(args) -> int:
     import pandas as pd
 
@@ -66,7 +80,7 @@ def _mixtape(args) -> int:
     world = load_world(args.size)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ModelCacheWarning)
-        model = trained(world, progress=say, audio=not args.no_audio)
+        model = trained(world, progress=say, audio=not args.no_audio, retrain=args.retrain)
     for warning in caught:   # e.g. a read-only cache: the mixtape still comes, the warning goes to stderr
         if issubclass(warning.category, ModelCacheWarning):
             print(f"coursekit mixtape: warning: {warning.message}", file=sys.stderr)
@@ -149,7 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     mix.add_argument("--out", metavar="FILE", help="write a picture (.png, .html) or, with --all, a .csv")
     mix.add_argument("--size", default="small", choices=["tiny", "small", "large"])
     mix.add_argument("--no-audio", action="store_true", help="skip the audio CNN (faster, no audio signal)")
+    mix.add_argument("--retrain", action="store_true",
+                     help="train the models afresh instead of using the committed or cached ones")
     mix.set_defaults(func=_mixtape)
+    models = sub.add_parser("models", help="train the models afresh and write the committed copy (datasets/models)")
+    models.add_argument("--size", default="small", choices=["tiny", "small"])
+    models.add_argument("--root", metavar="DIR", default=None,
+                        help="where to write (default: the course's datasets/models)")
+    models.set_defaults(func=_models)
     add_exercise_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -31,6 +31,7 @@ import time
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .als import ALS, ImplicitALS
@@ -302,8 +303,9 @@ class DiscoverWeekly:
             # on the tracks both models know), so the audio model never sees the validation week
             warm = ~prof_val.cold
             A, B = cf_val.item_factors_[warm], self.cf_.item_factors_[warm]
-            U, _, Vt = np.linalg.svd(A.T @ B)
-            self.audio_vectors_ = audio_val @ (U @ Vt)
+            with threadpool_limits(1, "blas"):   # one BLAS thread: the same bits on 1 core or 16
+                U, _, Vt = np.linalg.svd(A.T @ B)
+                self.audio_vectors_ = audio_val @ (U @ Vt)
         return self
 
     def _audio(self, cf_model, prof):
