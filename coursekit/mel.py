@@ -236,7 +236,7 @@ def _plain(value):
 
 
 def _in_workers(jobs: list, n_workers: int) -> list:
-    """``[_mel_batch(*job) for job in jobs]``, shared out to fresh Python processes.
+    """``[_mel_batch(*job) for job in jobs]``, shared out to this process and ``n_workers - 1`` fresh ones.
 
     Each worker is a new interpreter (``python -c``) that reads its jobs as JSON
     from stdin and writes each batch's spectrograms to stdout as ``.npy``
@@ -256,7 +256,10 @@ def _in_workers(jobs: list, n_workers: int) -> list:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     shares = [jobs[k::n_workers] for k in range(n_workers)]
 
-    def run(share):
+    def run(k):
+        share = shares[k]
+        if k == 0:   # the parent computes one share itself: one process fewer to hold in memory
+            return [_mel_batch(*job) for job in share]
         payload = json.dumps([(rows, duration, n_mels, n_fft, hop, [None if p is None else str(p) for p in paths])
                               for rows, duration, n_mels, n_fft, hop, paths in share], default=_plain)
         proc = subprocess.run([sys.executable, "-c", _WORKER, str(os.getpid())], input=payload.encode(),
@@ -266,8 +269,8 @@ def _in_workers(jobs: list, n_workers: int) -> list:
         stream = io.BytesIO(proc.stdout)
         return [np.load(stream, allow_pickle=False) for _ in share]
 
-    with ThreadPoolExecutor(n_workers) as threads:  # the threads only wait for their process
-        results = list(threads.map(run, shares))
+    with ThreadPoolExecutor(n_workers) as threads:  # one thread computes, the others wait for their process
+        results = list(threads.map(run, range(n_workers)))
     return [results[k % n_workers][k // n_workers] for k in range(len(jobs))]
 
 

@@ -246,9 +246,12 @@ def test_mel_spectrograms_in_worker_processes_equal_one_process(monkeypatch):
     tracks = synth.example_tracks(130, seed=8)  # three batches of 64
     one = mel.mel_spectrograms(tracks, duration=1.0, cache=False)
     monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)  # workers from 100 tracks on, for a quick test
-    monkeypatch.setattr(mel, "_mel_batch", None)  # the parent must not compute any batch itself
-    two = mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=2)
-    np.testing.assert_array_equal(one, two)
+    in_parent = []
+    batch = mel._mel_batch
+    monkeypatch.setattr(mel, "_mel_batch", lambda *job: in_parent.append(len(job[0])) or batch(*job))
+    three = mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=3)
+    np.testing.assert_array_equal(one, three)
+    assert in_parent == [64], "the parent computes one share (the first batch), two workers the other two"
     with pytest.raises(ValueError, match="n_jobs"):
         mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=0)
 
@@ -288,12 +291,12 @@ def test_mel_workers_die_with_their_parent(tmp_path):
 
     script = ("from coursekit import mel, synth\n"
               "mel._MIN_PARALLEL = 1\n"
-              "mel.mel_spectrograms(synth.example_tracks(2000, seed=1), duration=4.0, n_jobs=2,\n"
+              "mel.mel_spectrograms(synth.example_tracks(2000, seed=1), duration=4.0, n_jobs=3,\n"
               f"                       cache_dir={str(tmp_path)!r})\n")
     parent = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ))
     try:
         deadline, workers = time.time() + 60, []
-        while time.time() < deadline and len(workers) < 2:  # wait until both workers run
+        while time.time() < deadline and len(workers) < 2:  # wait until both workers run (n_jobs=3: the parent is the third)
             time.sleep(0.2)
             workers = _children(parent.pid)
         assert len(workers) == 2, "the parent did not start its two workers"
