@@ -535,14 +535,19 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
     AudioCNN(epochs=epochs, random_state=random_state, **options)  # unknown options fail here, not later
 
     def mels():
-        if "mels" not in state:
-            start = time.perf_counter()
-            say(f"audio: log-mel spectrograms of {n_tracks} tracks ({clip_seconds:g} s clips; cached on disk)")
-            jobs = min(4, os.cpu_count() or 1) if n_jobs is None else n_jobs
-            state["mels"] = mel.mel_spectrograms(world.tracks, duration=clip_seconds, cache=cache,
-                                                   cache_dir=cache_dir, n_jobs=jobs)
-            say(f"audio: spectrograms ready in {time.perf_counter() - start:.1f} s")
-        return state["mels"]
+        # With the disk cache, the spectrograms (220 MB for the small world) are read again on a later
+        # call instead of being held between calls: a notebook keeps this function (inside its model)
+        # long after training.
+        if "mels" in state:
+            return state["mels"]
+        start = time.perf_counter()
+        say(f"audio: log-mel spectrograms of {n_tracks} tracks ({clip_seconds:g} s clips; cached on disk)")
+        jobs = min(4, os.cpu_count() or 1) if n_jobs is None else n_jobs
+        X = mel.mel_spectrograms(world.tracks, duration=clip_seconds, cache=cache, cache_dir=cache_dir, n_jobs=jobs)
+        say(f"audio: spectrograms ready in {time.perf_counter() - start:.1f} s")
+        if not cache:
+            state["mels"] = X
+        return X
 
     def fn(item_factors, trained_mask):
         Y = np.asarray(item_factors, dtype=float)
