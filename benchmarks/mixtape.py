@@ -48,14 +48,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from coursekit.datasets import load_truth, load_world  # noqa: E402
-from coursekit.evaluation import next_week_split  # noqa: E402
-from coursekit.baselines import Random  # noqa: E402
-from coursekit.metrics import hit_rate_at_k  # noqa: E402
-from coursekit.mixtape import DiscoverWeekly  # noqa: E402
-from coursekit.signals import SIGNALS  # noqa: E402
+from coursekit.datasets import load_truth, load_world
+from coursekit.evaluation import next_week_split
+from coursekit.baselines import Random
+from coursekit.metrics import hit_rate_at_k
+from coursekit.mixtape import DiscoverWeekly
+from coursekit.signals import SIGNALS
 
 BATCH_BUDGET_S = {"small": 10.0}
 

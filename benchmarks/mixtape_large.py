@@ -75,12 +75,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import coursekit.mixtape as mixtape  # noqa: E402
-from coursekit.datasets import load_world  # noqa: E402
-from coursekit.mixtape import DiscoverWeekly  # noqa: E402
-from coursekit.signals import SIGNALS  # noqa: E402
+import coursekit.mixtape as mixtape
+from coursekit.datasets import load_world
+from coursekit.mixtape import DiscoverWeekly
+from coursekit.signals import SIGNALS
 
 from _memory import _peak_mb, _peak_reset, _status_mb  # noqa: E402  (shared with the other benchmarks)
 
