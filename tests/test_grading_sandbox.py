@@ -27,7 +27,7 @@ import pytest
 
 from coursekit.exercises import grade
 from coursekit.exercises._sandbox import SANDBOX_UID, sandbox_problem
-from test_exercises import CH01, SOURCE, meta, submission
+from exercise_files import CH01, SOURCE, meta, submission
 
 PROBLEM = sandbox_problem()
 pytestmark = pytest.mark.skipif(PROBLEM is not None, reason=f"no sandbox here: {PROBLEM}")

@@ -19,7 +19,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from test_lastfm import make_zip, small_spec, write_unpacked
+from hetrec_files import make_zip, small_spec, write_unpacked
 
 from coursekit.lastfm import data_folder
 
