@@ -8,6 +8,10 @@
   ``coursekit mixtape --all --out FILE.csv`` writes every listener's;
   ``--no-audio`` skips the audio CNN; ``--retrain`` trains afresh instead of using
   the committed (``datasets/models``) or cached models.
+* ``coursekit place FILE [--k 10] [--sr SR]`` places a recording (WAV, FLAC, OGG) among
+  the world's songs with the trained audio CNN: its nearest songs, their genre mix and
+  its attributes (tempo, key, metre, loudness); a recording that is not music is refused
+  (exit code 2, with its music score).
 * ``coursekit models --size small`` trains the models afresh and writes the committed
   copy, byte for byte (run it after changing the code that trains them).
 * ``coursekit exercises release`` writes the student notebooks from the sources;
@@ -116,6 +120,33 @@ def _mixtape(args) -> int:
     return 0
 
 
+def _place(args) -> int:
+    from .datasets import load_world
+    from .modelcache import ModelCacheWarning
+
+    say = (lambda message: print(f"  {message} ...", file=sys.stderr, flush=True))
+    start = time.perf_counter()
+    try:
+        from .place import place   # TensorFlow
+    except ImportError as exc:
+        print(f"coursekit place: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ModelCacheWarning)
+            placed = place(args.file, sr=args.sr, k=args.k, world=load_world(args.size), progress=say)
+    except (OSError, ValueError) as err:   # not music, silent, unreadable, no such file: the message says which
+        print(f"coursekit place: {err}", file=sys.stderr)
+        return 2
+    finally:
+        for warning in locals().get("caught") or []:
+            print(f"coursekit place: warning: {warning.message}", file=sys.stderr)
+    say(f"placed in {time.perf_counter() - start:.1f} s")
+    print(f"\n{args.file} among the {args.size} world's songs\n")
+    print(placed.to_string())
+    return 0
+
+
 def _check_writable(out: str, *, table: bool = False) -> None:
     """Refuse an ``--out`` that cannot be written, before any training (a folder, a missing or read-only one)."""
     target = Path(out)
@@ -166,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     mix.add_argument("--retrain", action="store_true",
                      help="train the models afresh instead of using the committed or cached ones")
     mix.set_defaults(func=_mixtape)
+    where = sub.add_parser("place", help="place a recording among the world's songs with the audio CNN")
+    where.add_argument("file", help="an audio file (WAV, FLAC, OGG)")
+    where.add_argument("--k", type=int, default=10, help="number of nearest songs (default 10)")
+    where.add_argument("--sr", type=int, default=None,
+                       help="the file's sample rate, Hz, as a check (default: read from the file)")
+    where.add_argument("--size", default="small", choices=["tiny", "small", "large"])
+    where.set_defaults(func=_place)
     models = sub.add_parser("models", help="train the models afresh and write the committed copy (datasets/models)")
     models.add_argument("--size", default="small", choices=["tiny", "small"])
     models.add_argument("--root", metavar="DIR", default=None,
