@@ -131,6 +131,7 @@ def _place(args) -> int:
     except ImportError as exc:
         print(f"coursekit place: {exc}", file=sys.stderr)
         return 2
+    caught = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ModelCacheWarning)
@@ -139,8 +140,11 @@ def _place(args) -> int:
         print(f"coursekit place: {err}", file=sys.stderr)
         return 2
     finally:
-        for warning in locals().get("caught") or []:
-            print(f"coursekit place: warning: {warning.message}", file=sys.stderr)
+        for warning in caught:   # e.g. a cached model that failed its checksum (and was retrained)
+            if issubclass(warning.category, ModelCacheWarning):
+                print(f"coursekit place: warning: {warning.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     say(f"placed in {time.perf_counter() - start:.1f} s")
     print(f"\n{args.file} among the {args.size} world's songs\n")
     print(placed.to_string())

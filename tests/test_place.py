@@ -231,3 +231,34 @@ def test_cli_places_a_wav_file_and_refuses_noise(small_cnn, stored, tmp_path, mo
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert main(["place", str(song), "--sr", "44100", "--k", "1", "--size", "tiny"]) == 0
+
+
+def test_trained_cnn_stores_the_cnn_once_and_then_loads_it(tmp_path, monkeypatch):
+    """The models with an audio CNN (here a small one on random spectrograms, for speed) trained once, then read."""
+    tiny = load_world("tiny")
+    X = np.random.default_rng(0).normal(-40, 10, size=(len(tiny.tracks), 40, mel.MEL_BANDS)).astype(np.float32)
+    trainings = []
+
+    def fake_audio_vector_model(world, progress=None):
+        def fn(item_factors, trained_mask):
+            trainings.append(int(trained_mask.sum()))
+            fn.model = cnn.AudioCNN(filters=(4, 4, 4), dense=8, crop_seconds=0.8, epochs=1).fit(
+                X[trained_mask], item_factors[trained_mask])
+            return fn.model.predict(X)
+
+        fn.model = None
+        return fn
+
+    monkeypatch.setattr(cnn, "audio_vector_model", fake_audio_vector_model)
+    options = dict(cache_dir=tmp_path, committed=None, factors=8, iterations=2)
+    model, first, rotation = modelcache.trained_cnn(tiny, **options)
+    assert trainings and np.allclose(rotation @ rotation.T, np.eye(8), atol=1e-9)
+    assert model.audio_vectors_ == pytest.approx(first.predict(X) @ rotation, abs=1e-6)   # float32 outputs
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert (folder / "cnn.keras").exists()
+    messages = []
+    again, loaded, same = modelcache.trained_cnn(tiny, progress=messages.append, **options)
+    assert len(trainings) == 1, "the second call loads the stored CNN, it does not train"
+    assert any("loaded the trained models" in m for m in messages)
+    assert np.array_equal(loaded.predict(X), first.predict(X)) and np.array_equal(same, rotation)
+    assert np.array_equal(again.audio_vectors_, model.audio_vectors_)
