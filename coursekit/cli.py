@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--k", type=int, default=10, help="number of nearest songs (default 10)")
     where.add_argument("--sr", type=int, default=None,
                        help="the file's sample rate, Hz, as a check (default: read from the file)")
-    where.add_argument("--size", default="small", choices=["tiny", "small", "large"])
+    where.add_argument("--size", default="small", choices=["tiny", "small"],
+                       help="the world whose songs to place it among (small: the committed models, no training)")
     where.set_defaults(func=_place)
     models = sub.add_parser("models", help="train the models afresh and write the committed copy (datasets/models)")
     models.add_argument("--size", default="small", choices=["tiny", "small"])

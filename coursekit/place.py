@@ -149,11 +149,21 @@ def place(recording, *, sr: int | None = None, k: int = 10, model=None, world=No
 
     Examples
     --------
-    >>> from coursekit.synth import render_track  # doctest: +SKIP
-    >>> y = render_track(genre="rock", tempo=128.0, key=4, mode=0, loudness=-8.0, duration=12.0)  # doctest: +SKIP
-    >>> p = place(y, sr=22050)  # doctest: +SKIP
-    >>> p.songs.columns.tolist()  # doctest: +SKIP
-    ['rank', 'track_id', 'artist', 'title', 'genre', 'cosine']
+    A tiny network on 20 songs of the tiny world, for a quick example (without
+    ``model``, the course's trained CNN places it among the small world's songs):
+
+    >>> from dataclasses import replace
+    >>> from coursekit import mel, synth
+    >>> from coursekit.datasets import load_world
+    >>> world = load_world("tiny")
+    >>> world = replace(world, tracks=world.tracks.iloc[:20])
+    >>> X = mel.mel_spectrograms(world.tracks, duration=cnn.CLIP_SECONDS, cache=False)
+    >>> Y = np.random.default_rng(0).normal(size=(20, 4))
+    >>> network = cnn.AudioCNN(filters=(8, 8, 8), dense=8, epochs=1).fit(X, Y)
+    >>> y = synth.render_track(world.tracks.iloc[0], duration=6.0)
+    >>> p = place(y, sr=synth.SR, k=3, model=network, world=world, vectors=network.predict(X))
+    >>> p.songs.columns.tolist(), len(p.songs), round(float(p.genres.sum()), 6)
+    (['rank', 'track_id', 'artist', 'title', 'genre', 'cosine'], 3, 1.0)
     """
     say = progress or (lambda message: None)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
