@@ -91,21 +91,46 @@ def _mel_filters(n_mels: int, n_fft: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
+@lru_cache(maxsize=4)
+def _mel_filters_interleaved(n_mels: int, n_fft: int) -> np.ndarray:
+    """The filter bank for interleaved (re, im) spectra: each bin's weight twice, shape (2 * bins, n_mels).
+
+    ``X.view(float32) ** 2 @ W`` sums weight x (re² + im²) = weight x |X|² per band,
+    the mel power without forming |X|² first.
+    """
+    return np.ascontiguousarray(np.repeat(_mel_filters(n_mels, n_fft), 2, axis=1).T)
+
+
+@lru_cache(maxsize=4)
+def _hann(n_fft: int) -> np.ndarray:
+    from scipy.signal import get_window
+
+    return get_window("hann", n_fft).astype(np.float32)  # periodic Hann
+
+
 def _log_mel(Y: np.ndarray, n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT,
              hop_length: int = MEL_HOP) -> np.ndarray:
-    """Log-mel spectrograms of clips at SR, ``Y`` shaped (..., samples) -> (..., frames, n_mels), float32."""
+    """Log-mel spectrograms of clips at SR, ``Y`` shaped (..., samples) -> (..., frames, n_mels), float32.
+
+    All in float32 and in place where possible: the windowed frames are one
+    copy, the FFT overwrites nothing else, and the power spectrum is never
+    formed (see :func:`_mel_filters_interleaved`).
+    """
     from numpy.lib.stride_tricks import sliding_window_view
     from scipy.fft import rfft
-    from scipy.signal import get_window
 
     from threadpoolctl import threadpool_limits
 
-    window = get_window("hann", n_fft).astype(np.float32)  # periodic Hann
     frames = sliding_window_view(np.asarray(Y, dtype=np.float32), n_fft, axis=-1)[..., ::hop_length, :]
-    power = np.abs(rfft(frames * window, axis=-1)) ** 2  # |STFT|², float32
+    spectrum = rfft(frames * _hann(n_fft), axis=-1, overwrite_x=True)  # STFT, complex64
+    parts = spectrum.view(np.float32)  # (re, im) pairs
+    np.square(parts, out=parts)
     with threadpool_limits(limits=1, user_api="blas"):  # a small product: threads only wait for each other
-        mel = power @ _mel_filters(n_mels, n_fft).T
-    return np.maximum(10.0 * np.log10(np.maximum(mel, 1e-30)), MEL_FLOOR_DB).astype(np.float32)
+        mel = parts @ _mel_filters_interleaved(n_mels, n_fft)  # Σ weight |STFT|² per band
+    np.maximum(mel, 1e-30, out=mel)
+    np.log10(mel, out=mel)
+    mel *= 10.0
+    return np.maximum(mel, MEL_FLOOR_DB, out=mel)
 
 
 def log_mel_spectrogram(y: np.ndarray, sr: int | None = None, *, n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT,
