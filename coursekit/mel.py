@@ -103,9 +103,8 @@ def _mel_filters_interleaved(n_mels: int, n_fft: int) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _hann(n_fft: int) -> np.ndarray:
-    from scipy.signal import get_window
-
-    return get_window("hann", n_fft).astype(np.float32)  # periodic Hann
+    """Periodic Hann window, float32 (``scipy.signal.get_window("hann", n_fft)``, without importing scipy.signal)."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
 
 
 def _log_mel(Y: np.ndarray, n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT,
