@@ -180,18 +180,32 @@ def trained(world, *, cache_dir=None, progress=None, audio: bool = True, retrain
 
 def _fit(world, *, audio: bool, say, **params) -> DiscoverWeekly:
     """Train; numpy's BLAS on one thread, so the stored numbers (losses included) are the same on any core count."""
+    background = []
     if audio and "audio_fn" not in params:
-        params["audio_fn"] = _audio_fn(world, progress=say)
-    with threadpool_limits(1, "blas"):
-        return DiscoverWeekly(**params).fit(world, progress=say)
-
-
-def _audio_fn(world, *, progress=None):
-    """The chapter 04 audio model as a blend signal, when its module is available."""
+        params["audio_fn"] = _audio_fn(world, progress=say, background=background)
     try:
-        from .cnn import audio_vector_model  # TensorFlow: imported only when the audio model is trained
+        with threadpool_limits(1, "blas"):
+            return DiscoverWeekly(**params).fit(world, progress=say)
+    finally:
+        for pool in background:  # spectrogram workers the audio step did not join (e.g. an error before it)
+            pool.close()
+
+
+def _audio_fn(world, *, progress=None, background=None):
+    """The chapter 04 audio model as a blend signal, when its module is available.
+
+    Its spectrograms start in worker processes at once (appended to ``background``),
+    while the text and CF steps run here.
+    """
+    try:
+        from .cnn import CLIP_SECONDS, audio_vector_model  # TensorFlow: imported only when the audio model is trained
     except ImportError:
         return None
+    from .mel import prefetch_mel_spectrograms
+
+    pool = prefetch_mel_spectrograms(world.tracks, duration=CLIP_SECONDS, n_jobs=min(4, os.cpu_count() or 1))
+    if pool is not None and background is not None:
+        background.append(pool)
     return audio_vector_model(world, progress=progress)
 
 
