@@ -334,6 +334,8 @@ class _Pool:
                     self.results[k] = np.load(io.BytesIO(data), allow_pickle=False)
                     k = self._take()
             except BaseException as exc:  # e.g. the worker died: the error names it, with its last words
+                with self._lock:  # the others stop after their current batch
+                    self._queue.clear()
                 proc.kill()
                 proc.wait()
                 stderr.seek(0)
@@ -347,9 +349,13 @@ class _Pool:
         """Compute batches here too until none is left; wait for the workers; the results in order."""
         k = self._parent_first if self._parent_first is not None else self._take()
         self._parent_first = None
-        while k is not None:
-            self.results[k] = _mel_batch(*self.jobs[k])
-            k = self._take()
+        try:
+            while k is not None:
+                self.results[k] = _mel_batch(*self.jobs[k])
+                k = self._take()
+        except BaseException:  # e.g. interrupted: the workers stop after their current batch
+            self.close()
+            raise
         for thread in self._threads:
             thread.join()
         if self.errors:

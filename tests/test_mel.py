@@ -43,3 +43,18 @@ def test_a_failing_worker_is_reported_with_its_error(tracks, monkeypatch):
     monkeypatch.setattr(mel, "_WORKER", "import sys; sys.exit('the worker broke')")
     with pytest.raises(RuntimeError, match="(?s)spectrogram worker failed.*the worker broke"):
         mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=3)
+
+
+def test_an_error_in_this_process_stops_the_workers(tracks, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
+    before = threading.active_count()
+
+    def broken(*job):
+        raise KeyError("broken batch")
+
+    monkeypatch.setattr(mel, "_mel_batch", broken)
+    with pytest.raises(KeyError, match="broken batch"):
+        mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=2)
+    assert threading.active_count() == before, "the feeding threads (and their workers) are done"
