@@ -58,3 +58,26 @@ def test_an_error_in_this_process_stops_the_workers(tracks, monkeypatch):
     with pytest.raises(KeyError, match="broken batch"):
         mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=2)
     assert threading.active_count() == before, "the feeding threads (and their workers) are done"
+
+
+def test_training_stops_spectrogram_workers_it_did_not_use(monkeypatch):
+    from coursekit import modelcache
+
+    closed = []
+
+    class Pool:
+        def close(self):
+            closed.append(True)
+
+    def fake_audio_fn(world, *, progress=None, background=None):
+        background.append(Pool())  # as prefetch_mel_spectrograms' pool
+        return lambda item_factors, trained_mask: None
+
+    def failing_fit(self, world, *, progress=None):
+        raise ZeroDivisionError("the text step failed")
+
+    monkeypatch.setattr(modelcache, "_audio_fn", fake_audio_fn)
+    monkeypatch.setattr(modelcache.DiscoverWeekly, "fit", failing_fit)
+    with pytest.raises(ZeroDivisionError):
+        modelcache._fit(None, audio=True, say=lambda message: None)
+    assert closed == [True]
