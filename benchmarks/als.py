@@ -85,6 +85,9 @@ MODELS = {
     "from scratch, biases, float32": lambda it: ALS(
         factors=64, iterations=it, use_biases=True, random_state=0, dtype=np.float32
     ),
+    "from scratch, biases, CG, float32": lambda it: ALS(
+        factors=64, iterations=it, use_biases=True, random_state=0, solver="cg", dtype=np.float32
+    ),
     "implicit, CG (default)": lambda it: ImplicitALS(factors=64, iterations=it, use_cg=True, random_state=0),
     "implicit, Cholesky": lambda it: ImplicitALS(factors=64, iterations=it, use_cg=False, random_state=0),
 }
