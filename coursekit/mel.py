@@ -486,6 +486,8 @@ def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION
     rows, paths, shape, n_jobs, key = _plan(tracks, duration, n_mels, n_fft, hop_length, cache, cache_dir, n_jobs)
     out = np.empty((len(rows),) + shape, dtype=np.float16)
     pool = _BACKGROUND.pop(key, None) if cache else None
+    for other in list(_BACKGROUND.values()) if cache else []:  # prefetched for other clips: not wanted after all
+        other.close()
     pending = set(i for b in pool.batches for i in b) if pool is not None else set()
     todo = []
     for i in range(len(rows)):

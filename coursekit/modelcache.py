@@ -198,14 +198,18 @@ def _audio_fn(world, *, progress=None, background=None):
     while the text and CF steps run here.
     """
     try:
-        from .cnn import CLIP_SECONDS, audio_vector_model  # TensorFlow: imported only when the audio model is trained
+        from .cnn import audio_vector_model  # TensorFlow: imported only when the audio model is trained
     except ImportError:
         return None
+    import inspect
+
     from .mel import prefetch_mel_spectrograms
 
-    pool = prefetch_mel_spectrograms(world.tracks, duration=CLIP_SECONDS, n_jobs=min(4, os.cpu_count() or 1))
-    if pool is not None and background is not None:
-        background.append(pool)
+    clip = inspect.signature(audio_vector_model).parameters.get("clip_seconds")  # the clips it will render
+    if clip is not None and isinstance(clip.default, float):
+        pool = prefetch_mel_spectrograms(world.tracks, duration=clip.default, n_jobs=min(4, os.cpu_count() or 1))
+        if pool is not None and background is not None:
+            background.append(pool)
     return audio_vector_model(world, progress=progress)
 
 

@@ -81,3 +81,11 @@ def test_training_stops_spectrogram_workers_it_did_not_use(monkeypatch):
     with pytest.raises(ZeroDivisionError):
         modelcache._fit(None, audio=True, say=lambda message: None)
     assert closed == [True]
+
+
+def test_a_prefetch_of_other_clips_stops_when_the_wanted_ones_are_computed(tracks, tmp_path, monkeypatch):
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
+    other = mel.prefetch_mel_spectrograms(tracks, duration=1.5, cache_dir=tmp_path, n_jobs=2)
+    assert other is not None
+    mel.mel_spectrograms(tracks.iloc[:10], duration=1.0, cache_dir=tmp_path)
+    assert mel._BACKGROUND == {}, "the prefetch for 1.5 s clips was stopped"
