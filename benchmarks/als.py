@@ -6,6 +6,7 @@ Usage::
     python benchmarks/als.py --data synthetic --users 20000 --items 50000 --nnz 10000000
     python benchmarks/als.py --repeats 3 --iterations 5
     python benchmarks/als.py --data large [--world-path /tmp/ckdata/large]   # the 1M-user world (minutes)
+    python benchmarks/als.py --data targets        # issue 18's CG targets: small world and 10M non-zeros (~5 min)
 
 A sweep is one user step plus one item step. Every model runs with BLAS limited
 to one thread (threadpoolctl) and implicit with ``num_threads=1``; the models
@@ -14,6 +15,19 @@ fastest sweep over all of them (the machine may be shared). Our sweep time
 leaves out the loss evaluation. "peak MB" is the largest traced allocation
 during a 2-sweep fit (tracemalloc: NumPy buffers, including implicit's factors,
 not implicit's C++ scratch space).
+
+``--data targets`` checks the conjugate-gradient solver against issue 18's
+targets in one run: ``ALS(solver="cg", dtype=float32)`` at most 1.5x
+implicit's CG per sweep at 64 factors on one thread, on the small world and on
+a synthetic matrix of ``--target-nnz`` (10M) non-zeros, with the same quality
+as the exact solve within 0.005 NDCG@30 (small world, next-week split). It
+prints, per model, seconds per sweep (wall, median over all sweeps of all
+fits), CPU seconds per sweep (the figure to compare on a busy machine), the
+ratio of both to implicit CG measured in the same run, the peak resident
+memory the fit added (``VmHWM`` reset before the fit, minus the resident set
+before it: everything, implicit's C++ memory included), the final objective
+and, on the small world, NDCG@30. The exact solve's ratio is the figure
+before the CG solver.
 
 ``--data large`` runs the scaling check on the ``large`` world (1M users x
 100k tracks, ~17M user-track pairs; generated on first use, ~3 min): implicit
@@ -71,6 +85,9 @@ MODELS = {
     "from scratch, biases, float32": lambda it: ALS(
         factors=64, iterations=it, use_biases=True, random_state=0, dtype=np.float32
     ),
+    "from scratch, biases, CG, float32": lambda it: ALS(
+        factors=64, iterations=it, use_biases=True, random_state=0, solver="cg", dtype=np.float32
+    ),
     "implicit, CG (default)": lambda it: ImplicitALS(factors=64, iterations=it, use_cg=True, random_state=0),
     "implicit, Cholesky": lambda it: ImplicitALS(factors=64, iterations=it, use_cg=False, random_state=0),
 }
@@ -108,10 +125,89 @@ def benchmark(name: str, R: sp.csr_matrix, *, iterations: int, repeats: int) -> 
     return pd.DataFrame(rows)
 
 
+# ------------------------------------------------------------------- the CG targets
+
+
+TARGET_MODELS = {
+    "from scratch, exact": lambda it: ALS(factors=64, iterations=it, random_state=0),
+    "from scratch, CG, float32": lambda it: ALS(factors=64, iterations=it, random_state=0, solver="cg",
+                                                 dtype=np.float32),
+    "implicit, CG (default)": lambda it: ImplicitALS(factors=64, iterations=it, use_cg=True, random_state=0),
+}
+
+
+def _fit_measured(make, R, iterations: int) -> tuple:
+    """Fit once; return the model and the resident memory the fit added at its peak, MB."""
+    before = _status_mb("VmRSS") or 0.0
+    _peak_reset()
+    model = make(iterations).fit(R)
+    return model, _peak_mb() - before
+
+
+def targets(args) -> None:
+    """Issue 18's CG targets on the small world and a synthetic 10M-non-zero matrix; prints one table."""
+    from coursekit.datasets import load_truth, load_world
+    from coursekit.evaluation import next_week_split
+
+    world = load_world("small")
+    split = next_week_split(world, load_truth("small"))
+    cases = [("small world", split.train.scaled, args.target_small_iterations, args.repeats, split)]
+    big = synthetic(args.target_users, args.target_items, args.target_nnz)
+    cases.append(("synthetic", big, args.target_iterations, args.target_repeats, None))
+    rows = []
+    start = time.perf_counter()
+    with threadpool_limits(1, "blas"):
+        for name, R, iterations, repeats, judge in cases:
+            print(f"... {name}: {R.shape[0]:,} x {R.shape[1]:,}, {R.nnz:,} non-zeros", flush=True)
+            wall = {model: [] for model in TARGET_MODELS}
+            cpu = {model: [] for model in TARGET_MODELS}
+            peak, loss, ndcg = {}, {}, {}
+            for repeat in range(repeats):
+                for model, make in TARGET_MODELS.items():
+                    if repeat and model == "from scratch, exact" and judge is None:
+                        continue  # the reference is slow at 10M non-zeros: one fit is enough
+                    fitted, added = _fit_measured(make, R, iterations)
+                    wall[model] += fitted.sweep_seconds_
+                    cpu[model] += fitted.sweep_cpu_seconds_
+                    peak[model] = max(peak.get(model, 0.0), added)
+                    if repeat == 0:
+                        loss[model] = fitted.loss_history_[-1] if fitted.loss_history_ else np.nan
+                        if judge is not None:
+                            ndcg[model] = judge.evaluate(judge.recommend(fitted, 30), 30)["ndcg@30"]
+                    del fitted
+            base_wall, base_cpu = np.median(wall["implicit, CG (default)"]), np.median(cpu["implicit, CG (default)"])
+            for model in TARGET_MODELS:
+                rows.append({
+                    "data": name, "nnz": f"{R.nnz:,}", "model": model,
+                    "s/sweep": np.median(wall[model]), "CPU s/sweep": np.median(cpu[model]),
+                    "x implicit (wall)": np.median(wall[model]) / base_wall,
+                    "x implicit (CPU)": np.median(cpu[model]) / base_cpu,
+                    "peak MB": peak[model], "objective": loss[model],
+                    "ndcg@30": ndcg.get(model, np.nan),
+                    "sweeps x fits": f"{iterations} x {len(wall[model]) // iterations}",
+                })
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
+        print(f"ALS at 64 factors, 1 BLAS thread, implicit num_threads=1 (target: CG <= 1.5x implicit CG, "
+              f"|NDCG@30 CG - exact| <= 0.005; the objective of implicit is without biases)")
+        print(table.to_string(index=False, na_rep=""))
+    small = table[table["data"] == "small world"].set_index("model")["ndcg@30"]
+    gap = abs(small["from scratch, CG, float32"] - small["from scratch, exact"])
+    cg = table[table["model"] == "from scratch, CG, float32"].set_index("data")
+    ex = table[table["model"] == "from scratch, exact"].set_index("data")
+    for data in cg.index:
+        print(f"{data}: CG {cg.loc[data, 'x implicit (wall)']:.2f}x implicit wall, "
+              f"{cg.loc[data, 'x implicit (CPU)']:.2f}x CPU (exact solve: {ex.loc[data, 'x implicit (wall)']:.2f}x, "
+              f"{ex.loc[data, 'x implicit (CPU)']:.2f}x)")
+    print(f"small world: NDCG@30 CG - exact = {small['from scratch, CG, float32'] - small['from scratch, exact']:+.4f} "
+          f"({'within' if gap <= 0.005 else 'OUTSIDE'} 0.005)")
+    print(f"({time.perf_counter() - start:.0f} s)")
+
+
 # ------------------------------------------------------------------- the large world
 
 
-from _memory import _peak_mb, _peak_reset  # noqa: E402  (shared with the other benchmarks)
+from _memory import _peak_mb, _peak_reset, _status_mb  # noqa: E402  (shared with the other benchmarks)
 
 
 class _Step:
@@ -218,12 +314,20 @@ def large_world(args) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", choices=["synthetic", "small", "both", "large"], default="both")
+    parser.add_argument("--data", choices=["synthetic", "small", "both", "large", "targets"], default="both")
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--items", type=int, default=5_000)
     parser.add_argument("--nnz", type=int, default=250_000)
     parser.add_argument("--iterations", type=int, default=5, help="sweeps per fit")
     parser.add_argument("--repeats", type=int, default=3, help="fits per model")
+    target = parser.add_argument_group("--data targets (the small world uses --repeats)")
+    target.add_argument("--target-small-iterations", type=int, default=10,
+                        help="sweeps per fit on the small world (as DiscoverWeekly and notebook 02)")
+    target.add_argument("--target-users", type=int, default=20_000)
+    target.add_argument("--target-items", type=int, default=50_000)
+    target.add_argument("--target-nnz", type=int, default=10_000_000)
+    target.add_argument("--target-iterations", type=int, default=3, help="sweeps per fit at 10M non-zeros")
+    target.add_argument("--target-repeats", type=int, default=2, help="fits per model at 10M (exact: 1)")
     large = parser.add_argument_group("--data large")
     large.add_argument("--world-path", default=None, help="folder of the large world (default: the cache)")
     large.add_argument("--world-size", default="large", help="another world size, for a quick dry run")
@@ -236,6 +340,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.data == "large":
         large_world(args)
+        return
+    if args.data == "targets":
+        targets(args)
         return
 
     datasets = []

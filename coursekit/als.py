@@ -218,51 +218,72 @@ def _half_step_cg(plan: _RowBlocks, F: np.ndarray, o: np.ndarray, alpha: float, 
                   Z0: np.ndarray, b0: np.ndarray, steps: int, dtype=np.float64):
     """A few conjugate-gradient steps on the systems of :func:`_half_step`, from the previous solution.
 
-    The same systems (G + Aᵀ(C_u − I)A) z_u = AᵀC_u(p_u − o) as the exact step,
-    but instead of forming and factorising each d x d matrix (O(n_u·d²) per row),
-    CG needs only products M_u v = Gv + Σ_{i played} (c_ui − 1) a_i (a_iᵀv)
-    (O(n_u·d) per row). Started from last sweep's z_u, a few steps are nearly
-    as good as the exact solve (Takács, Pilászy & Tikk 2011; implicit's default
-    does 3). Returns ``(Z, b)`` as :func:`_half_step`.
+    The same systems M_u z_u = AᵀC_u(p_u − o), M_u = G + Aᵀ(C_u − I)A, as the
+    exact step, but instead of forming and factorising each d x d matrix
+    (O(n_u·d²) per row), CG needs only products M_u v = Gv + Σ_{i played}
+    (c_ui − 1) a_i (a_iᵀv) (O(n_u·d) per row). Started from last sweep's z_u, a
+    few steps are nearly as good as the exact solve (Takács, Pilászy & Tikk
+    2011; implicit's default does 3). Everything runs in ``dtype``, a block of
+    rows at a time: the played items' vectors of a block are gathered once
+    (T_u = A_u, small enough to stay in the CPU cache) and every step is two
+    batched products with them. The first residual needs only one pass, since
+
+        b_u − M_u z_u = −Aᵀo − Gz_u + T_uᵀ(coef_u − w_u ∘ T_u z_u),
+
+    with w_ui = c_ui − 1 and coef_ui = c_ui p_ui − w_ui o_i on the played items.
+    Returns ``(Z, b)`` as :func:`_half_step`.
     """
-    f = F.shape[1]
-    A, o_ext, G = _shared_system(F, o, lam, use_biases)
-    d = A.shape[1]
-    A = A.astype(dtype, copy=False)
-    G = G.astype(dtype)
-    b_base = (-(A.T @ o_ext.astype(dtype))).astype(dtype)  # Aᵀ C (p − o) over the unplayed items: −Aᵀo
-    o_ext = o_ext.astype(dtype)
-    Z_prev = np.column_stack([Z0, b0]) if use_biases else Z0
-    Z = np.empty((plan.n_rows, d))
+    n, f = F.shape
+    d = f + 1 if use_biases else f
+    A = np.zeros((n + 1, d), dtype=dtype)  # A = [F, 1] and a zero row for the padding
+    A[:n, :f] = F
+    o_ext = np.zeros(n + 1, dtype=dtype)
+    if use_biases:
+        A[:n, f] = 1.0
+        o_ext[:n] = o
+    G = A.T @ A  # G = AᵀA + λD, the bias not regularised
+    G[np.arange(f), np.arange(f)] += lam
+    b_base = -(A.T @ o_ext)  # AᵀC(p − o) over the unplayed items
+    Z = np.empty((plan.n_rows, d), dtype=dtype)  # starts from the previous solution
+    Z[:, :f] = Z0
+    if use_biases:
+        Z[:, f] = b0
+    buffer = np.empty(max([cols.size for _, cols, _ in plan.blocks] + [1]) * d, dtype=dtype)
     for rows, cols, r in plan.blocks:
-        z = Z_prev[rows].astype(dtype)
-        if cols.shape[1] == 0:  # no interactions: G z = −Aᵀo, solved exactly
-            Z[rows] = np.linalg.solve(G, b_base)
+        n_block, longest = cols.shape
+        if longest == 0:  # no interactions: G z = −Aᵀo, solved exactly
+            Z[rows] = np.linalg.solve(G.astype(np.float64), b_base.astype(np.float64))
             continue
-        T = A[cols]  # a_i of the row's played items (padding: the zero row)
-        w = (alpha * r).astype(dtype, copy=False)  # c_ui − 1
-        p = (r > 0).astype(dtype)
+        T = buffer[: n_block * longest * d].reshape(n_block, longest, d)
+        np.take(A, cols, axis=0, out=T, mode="clip")  # a_i of the row's played items (padding: the zero row)
+        w = (alpha * r).astype(dtype, copy=False)  # c_ui − 1 (0 on the padding)
+        p = (r > 0).astype(dtype)  # p_ui
+        z = Z[rows]
         coef = p + w * (p - o_ext[cols])
-        b = np.matmul(coef[:, None, :], T)[:, 0, :] + b_base
-
-        def product(v):  # M_u v for every row of the block
-            t = np.matmul(T, v[:, :, None])[:, :, 0] * w
-            return v @ G + np.matmul(t[:, None, :], T)[:, 0, :]
-
-        res = b - product(z)
+        coef -= w * np.matmul(T, z[:, :, None])[:, :, 0]
+        res = np.matmul(coef[:, None, :], T)[:, 0, :]  # the residual b_u − M_u z_u
+        res += b_base
+        res -= z @ G
         direction = res.copy()
         rs = np.einsum("nd,nd->n", res, res)
-        for _ in range(steps):
-            Md = product(direction)
+        for k in range(steps):
+            t = np.matmul(T, direction[:, :, None])[:, :, 0]
+            t *= w
+            Md = np.matmul(t[:, None, :], T)[:, 0, :]  # M_u d_u = G d_u + T_uᵀ(w_u ∘ T_u d_u)
+            Md += direction @ G
             dMd = np.einsum("nd,nd->n", direction, Md)
             step = np.divide(rs, dMd, out=np.zeros_like(rs), where=dMd > 0)
             z += step[:, None] * direction
+            if k == steps - 1:  # the next residual and direction are not needed
+                break
             res -= step[:, None] * Md
             rs_new = np.einsum("nd,nd->n", res, res)
             beta = np.divide(rs_new, rs, out=np.zeros_like(rs), where=rs > 0)
-            direction = res + beta[:, None] * direction
+            direction *= beta[:, None]
+            direction += res
             rs = rs_new
         Z[rows] = z
+    Z = Z.astype(np.float64, copy=False)
     if use_biases:
         return Z[:, :f].copy(), Z[:, f].copy()
     return Z, np.zeros(plan.n_rows)
@@ -434,6 +455,8 @@ class ALS(_LeastSquaresModel):
         increases); "cg" takes ``cg_steps`` conjugate-gradient steps from the
         previous sweep's vectors instead, as implicit does by default: cheaper
         per sweep at large f, and close to the exact solution after a few sweeps.
+        With ``dtype=numpy.float32`` (as implicit) it runs at implicit's speed
+        on one thread (``benchmarks/als.py --data targets``).
     cg_steps : int, optional
         Conjugate-gradient steps per row and half-step with ``solver="cg"``.
 
@@ -451,6 +474,9 @@ class ALS(_LeastSquaresModel):
         The objective L after each sweep.
     sweep_seconds_ : list of float
         Wall-clock seconds of each sweep, not counting the loss evaluation.
+    sweep_cpu_seconds_ : list of float
+        CPU seconds of this process (all its threads) in each sweep, likewise:
+        the figure to compare on a busy machine.
 
     See Also
     --------
@@ -531,13 +557,15 @@ class ALS(_LeastSquaresModel):
             raise ValueError(f"solver must be 'exact' or 'cg', got {self.solver!r}")
         self.loss_history_ = []
         self.sweep_seconds_ = []
+        self.sweep_cpu_seconds_ = []
         bar = progress_bar(progress, total=iterations, desc="ALS", unit="sweep")
         try:
             for _ in range(iterations):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 X, beta_u = half_step(user_plan, Y, beta_i, X, beta_u)  # users given items
                 Y, beta_i = half_step(item_plan, X, beta_u, Y, beta_i)  # items given users
                 self.sweep_seconds_.append(time.perf_counter() - start)
+                self.sweep_cpu_seconds_.append(time.process_time() - start_cpu)
                 self.loss_history_.append(_objective(R, alpha, lam, X, beta_u, Y, beta_i, use_biases))
                 bar.update(1)
         finally:
@@ -614,6 +642,10 @@ class ImplicitALS(_LeastSquaresModel):
         The objective after each sweep (empty unless ``compute_loss``).
     sweep_seconds_ : list of float
         Seconds per sweep as reported by implicit.
+    sweep_cpu_seconds_ : list of float
+        CPU seconds of this process from the end of one sweep to the end of
+        the next, not counting the loss evaluation (the first one includes
+        implicit's set-up).
     model_ : implicit.cpu.als.AlternatingLeastSquares
         The fitted implicit model.
     """
@@ -655,17 +687,21 @@ class ImplicitALS(_LeastSquaresModel):
         C = implicit_confidence(R, alpha)
         self.loss_history_ = []
         self.sweep_seconds_ = []
+        self.sweep_cpu_seconds_ = []
         zeros_u, zeros_i = np.zeros(R.shape[0]), np.zeros(R.shape[1])
 
         bar = progress_bar(progress, total=iterations, desc="implicit ALS", unit="sweep")
+        cpu_mark = [time.process_time()]
 
         def after_sweep(iteration, elapsed, loss):
+            self.sweep_cpu_seconds_.append(time.process_time() - cpu_mark[0])
             self.sweep_seconds_.append(elapsed)
             bar.update(1)
             if self.compute_loss:
                 X = model.user_factors.astype(np.float64)
                 Y = model.item_factors.astype(np.float64)
                 self.loss_history_.append(_objective(R, alpha, lam, X, zeros_u, Y, zeros_i, False))
+            cpu_mark[0] = time.process_time()
 
         with threadpool_limits(self.blas_threads, "blas"):
             model = AlternatingLeastSquares(

@@ -3,7 +3,8 @@
 One job: turn audio into log-mel spectrograms (time × mel bands, absolute dB).
 :func:`log_mel_spectrogram` does it for one clip; :func:`mel_spectrograms`
 renders the world's tracks (:mod:`coursekit.synth`) and does it for many,
-in parallel worker processes when there are many, cached on disk as small
+in parallel worker processes when there are many (started ahead of time by
+:func:`prefetch_mel_spectrograms`, if wanted), cached on disk as small
 float16 ``.npy`` files (the waveforms are not kept; a cached file is keyed by
 the track's attributes, the synthesiser version and :data:`MEL_VERSION`).
 Reading audio files and estimating attributes live in :mod:`coursekit.audio`.
@@ -32,6 +33,7 @@ __all__ = [
     "mel_frequencies",
     "log_mel_spectrogram",
     "mel_spectrograms",
+    "prefetch_mel_spectrograms",
 ]
 
 #: Mel bands of the log-mel spectrogram the CNN reads (:func:`log_mel_spectrogram`).
@@ -91,21 +93,45 @@ def _mel_filters(n_mels: int, n_fft: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
+@lru_cache(maxsize=4)
+def _mel_filters_interleaved(n_mels: int, n_fft: int) -> np.ndarray:
+    """The filter bank for interleaved (re, im) spectra: each bin's weight twice, shape (2 * bins, n_mels).
+
+    ``X.view(float32) ** 2 @ W`` sums weight x (re² + im²) = weight x |X|² per band,
+    the mel power without forming |X|² first.
+    """
+    return np.ascontiguousarray(np.repeat(_mel_filters(n_mels, n_fft), 2, axis=1).T)
+
+
+@lru_cache(maxsize=4)
+def _hann(n_fft: int) -> np.ndarray:
+    """Periodic Hann window, float32 (``scipy.signal.get_window("hann", n_fft)``, without importing scipy.signal)."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+
 def _log_mel(Y: np.ndarray, n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT,
              hop_length: int = MEL_HOP) -> np.ndarray:
-    """Log-mel spectrograms of clips at SR, ``Y`` shaped (..., samples) -> (..., frames, n_mels), float32."""
+    """Log-mel spectrograms of clips at SR, ``Y`` shaped (..., samples) -> (..., frames, n_mels), float32.
+
+    All in float32 and in place where possible: the windowed frames are one
+    copy, the FFT overwrites nothing else, and the power spectrum is never
+    formed (see :func:`_mel_filters_interleaved`).
+    """
     from numpy.lib.stride_tricks import sliding_window_view
     from scipy.fft import rfft
-    from scipy.signal import get_window
 
     from threadpoolctl import threadpool_limits
 
-    window = get_window("hann", n_fft).astype(np.float32)  # periodic Hann
     frames = sliding_window_view(np.asarray(Y, dtype=np.float32), n_fft, axis=-1)[..., ::hop_length, :]
-    power = np.abs(rfft(frames * window, axis=-1)) ** 2  # |STFT|², float32
+    spectrum = rfft(frames * _hann(n_fft), axis=-1, overwrite_x=True)  # STFT, complex64
+    parts = spectrum.view(np.float32)  # (re, im) pairs
+    np.square(parts, out=parts)
     with threadpool_limits(limits=1, user_api="blas"):  # a small product: threads only wait for each other
-        mel = power @ _mel_filters(n_mels, n_fft).T
-    return np.maximum(10.0 * np.log10(np.maximum(mel, 1e-30)), MEL_FLOOR_DB).astype(np.float32)
+        mel = parts @ _mel_filters_interleaved(n_mels, n_fft)  # Σ weight |STFT|² per band
+    np.maximum(mel, 1e-30, out=mel)
+    np.log10(mel, out=mel)
+    mel *= 10.0
+    return np.maximum(mel, MEL_FLOOR_DB, out=mel)
 
 
 def log_mel_spectrogram(y: np.ndarray, sr: int | None = None, *, n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT,
@@ -209,6 +235,7 @@ _MIN_PARALLEL = 400  # fewer spectrograms to compute than this: starting workers
 # A worker dies with its parent: on Linux the kernel sends it SIGKILL when the parent exits
 # (prctl PR_SET_PDEATHSIG); everywhere a watchdog thread exits once the parent is gone
 # (the worker is handed to another parent). Either way it stops writing to the cache.
+# It reads one batch a line (JSON) and answers each with its length (8 bytes) and the .npy bytes.
 _WORKER = ("import os, sys, threading, time\n"
            "parent = int(sys.argv[1])\n"
            "if sys.platform.startswith('linux'):\n"
@@ -219,13 +246,18 @@ _WORKER = ("import os, sys, threading, time\n"
            "        time.sleep(0.2)\n"
            "    os._exit(1)\n"
            "threading.Thread(target=watch, daemon=True).start()\n"
-           "import json\n"
+           "import io, json\n"
            "import numpy as np\n"
            "from pathlib import Path\n"
            "from coursekit.mel import _mel_batch\n"
-           "for rows, duration, n_mels, n_fft, hop, paths in json.load(sys.stdin):\n"
+           "out = sys.stdout.buffer\n"
+           "for line in sys.stdin.buffer:\n"
+           "    rows, duration, n_mels, n_fft, hop, paths = json.loads(line)\n"
            "    paths = [None if p is None else Path(p) for p in paths]\n"
-           "    np.save(sys.stdout.buffer, _mel_batch(rows, duration, n_mels, n_fft, hop, paths), allow_pickle=False)\n")
+           "    buffer = io.BytesIO()\n"
+           "    np.save(buffer, _mel_batch(rows, duration, n_mels, n_fft, hop, paths), allow_pickle=False)\n"
+           "    out.write(len(buffer.getvalue()).to_bytes(8, 'little') + buffer.getvalue())\n"
+           "    out.flush()\n")
 
 
 def _plain(value):
@@ -235,43 +267,174 @@ def _plain(value):
     raise TypeError(f"cannot send {type(value).__name__} to a spectrogram worker")
 
 
-def _in_workers(jobs: list, n_workers: int) -> list:
-    """``[_mel_batch(*job) for job in jobs]``, shared out to this process and ``n_workers - 1`` fresh ones.
+class _Pool:
+    """``[_mel_batch(*job) for job in jobs]``, shared out a batch at a time to this process and worker processes.
 
-    Each worker is a new interpreter (``python -c``) that reads its jobs as JSON
-    from stdin and writes each batch's spectrograms to stdout as ``.npy``
-    (``allow_pickle=False``): unlike ``multiprocessing`` it re-runs nothing of
-    the caller's script and inherits no threads (e.g. TensorFlow's), so it works
-    from a script, a notebook or a test alike, and nothing that passes between
-    the processes can run code. A worker dies with its parent (killed,
-    interrupted or ended by SIGTERM), so no orphan keeps computing.
+    Each of ``n_workers`` threads starts a worker, a new interpreter
+    (``python -c``), and feeds it one batch after another as JSON lines;
+    the worker answers each with the batch's spectrograms as ``.npy``
+    (``allow_pickle=False``). Unlike ``multiprocessing`` it re-runs nothing of
+    the caller's script and inherits no threads (e.g. TensorFlow's), so it
+    works from a script, a notebook or a test alike, and nothing that passes
+    between the processes can run code. A worker dies with its parent
+    (killed, interrupted or ended by SIGTERM), so no orphan keeps computing.
+
+    The workers start at once and take batches from a shared queue;
+    :meth:`run` makes this process take them too until none is left, then
+    collects the results. Started early (:func:`prefetch_mel_spectrograms`),
+    the workers compute while this process does other work, and whoever is
+    free takes the next batch, so nobody waits for a slow share at the end.
     """
-    import io
-    import json
-    import subprocess
-    import sys
-    from concurrent.futures import ThreadPoolExecutor
 
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    shares = [jobs[k::n_workers] for k in range(n_workers)]
+    def __init__(self, jobs: list, n_workers: int, *, parent_first: bool = True):
+        import collections
+        import threading
 
-    def run(k):
-        share = shares[k]
-        if k == 0:   # the parent computes one share itself: one process fewer to hold in memory
-            return [_mel_batch(*job) for job in share]
-        payload = json.dumps([(rows, duration, n_mels, n_fft, hop, [None if p is None else str(p) for p in paths])
-                              for rows, duration, n_mels, n_fft, hop, paths in share], default=_plain)
-        proc = subprocess.run([sys.executable, "-c", _WORKER, str(os.getpid())], input=payload.encode(),
-                              capture_output=True, env=env)
-        if proc.returncode:
-            raise RuntimeError(f"a spectrogram worker failed:\n{proc.stderr.decode(errors='replace')[-3000:]}")
-        stream = io.BytesIO(proc.stdout)
-        return [np.load(stream, allow_pickle=False) for _ in share]
+        self.jobs = jobs
+        self.results = [None] * len(jobs)
+        self.errors = []
+        self._queue = collections.deque(range(len(jobs)))
+        self._lock = threading.Lock()
+        # the parent's first batch is its own, so a few batches are shared out the same way every time
+        self._parent_first = self._take() if parent_first else None
+        self._threads = [threading.Thread(target=self._feed, daemon=True) for _ in range(n_workers)]
+        for thread in self._threads:
+            thread.start()
 
-    with ThreadPoolExecutor(n_workers) as threads:  # one thread computes, the others wait for their process
-        results = list(threads.map(run, range(n_workers)))
-    return [results[k % n_workers][k // n_workers] for k in range(len(jobs))]
+    def _take(self):
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+    def _feed(self) -> None:
+        """Run one worker: start it, send it batches while there are any, read back each result."""
+        import io
+        import json
+        import subprocess
+        import sys
+
+        k = self._take()
+        if k is None:
+            return
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+        with tempfile.TemporaryFile() as stderr:
+            proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(os.getpid())], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=stderr, env=env)
+            try:
+                while k is not None:
+                    rows, duration, n_mels, n_fft, hop, paths = self.jobs[k]
+                    line = json.dumps([rows, duration, n_mels, n_fft, hop,
+                                       [None if p is None else str(p) for p in paths]], default=_plain)
+                    proc.stdin.write(line.encode() + b"\n")
+                    proc.stdin.flush()
+                    size = proc.stdout.read(8)
+                    data = proc.stdout.read(int.from_bytes(size, "little")) if len(size) == 8 else b""
+                    if len(size) < 8 or len(data) < int.from_bytes(size, "little"):
+                        raise OSError("the worker stopped")
+                    self.results[k] = np.load(io.BytesIO(data), allow_pickle=False)
+                    k = self._take()
+            except BaseException as exc:  # e.g. the worker died: the error names it, with its last words
+                with self._lock:  # the others stop after their current batch
+                    self._queue.clear()
+                proc.kill()
+                proc.wait()
+                stderr.seek(0)
+                self.errors.append(f"{exc}\n{stderr.read().decode(errors='replace')[-3000:]}")
+            finally:
+                if proc.poll() is None:
+                    proc.stdin.close()
+                    proc.wait()
+
+    def run(self) -> list:
+        """Compute batches here too until none is left; wait for the workers; the results in order."""
+        k = self._parent_first if self._parent_first is not None else self._take()
+        self._parent_first = None
+        try:
+            while k is not None:
+                self.results[k] = _mel_batch(*self.jobs[k])
+                k = self._take()
+        except BaseException:  # e.g. interrupted: the workers stop after their current batch
+            self.close()
+            raise
+        for thread in self._threads:
+            thread.join()
+        if self.errors:
+            raise RuntimeError(f"a spectrogram worker failed: {self.errors[0]}")
+        return self.results
+
+    def close(self) -> None:
+        """Stop handing out batches and wait for the workers to finish the ones they hold."""
+        if _BACKGROUND.get(getattr(self, "key", None)) is self:
+            del _BACKGROUND[self.key]
+        with self._lock:
+            self._queue.clear()
+        for thread in self._threads:
+            thread.join()
+
+
+# Worker pools started by prefetch_mel_spectrograms, by what they compute; mel_spectrograms joins one.
+_BACKGROUND: dict = {}
+
+
+def _plan(tracks: pd.DataFrame, duration: float, n_mels: int, n_fft: int, hop_length: int, cache: bool,
+          cache_dir, n_jobs: int):
+    """Check the arguments and every row; the cache files, the output shape, the checked n_jobs."""
+    n = int(round(duration * SR))
+    if n < n_fft:
+        raise ValueError(f"duration = {duration} s is shorter than one frame of {n_fft} samples")
+    n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive number of processes or -1, got {n_jobs}")
+    shape = (1 + (n - n_fft) // hop_length, n_mels)
+    folder = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / "mel"
+    rows = tracks.to_dict("records")
+    paths = [None] * len(rows)
+    for i, row in enumerate(rows):
+        a = check_track(row)  # checks every row first: a bad one fails before any work
+        if cache:
+            paths[i] = folder / _mel_cache_name(a, duration, n_mels, n_fft, hop_length)
+    key = (str(folder), duration, n_mels, n_fft, hop_length, tuple(map(str, paths))) if cache else None
+    return rows, paths, shape, n_jobs, key
+
+
+def _batches(rows, paths, todo, duration, n_mels, n_fft, hop_length):
+    batches = [todo[k: k + 64] for k in range(0, len(todo), 64)]
+    jobs = [([rows[i] for i in b], duration, n_mels, n_fft, hop_length, [paths[i] for i in b]) for b in batches]
+    return batches, jobs
+
+
+def prefetch_mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, n_mels: int = MEL_BANDS,
+                              n_fft: int = MEL_N_FFT, hop_length: int = MEL_HOP, cache_dir=None,
+                              n_jobs: int = -1):
+    """Start computing :func:`mel_spectrograms` of these tracks in the background, in worker processes.
+
+    ``n_jobs - 1`` workers start at once on the spectrograms missing from the
+    cache (from 400 on; fewer are not worth a worker) while this process goes
+    on with other work; the next call of :func:`mel_spectrograms` with the
+    same tracks and settings joins them (this process computes too) instead
+    of starting afresh, so the time the workers had is saved. Results go to
+    the cache as they would anyway.
+
+    Parameters
+    ----------
+    tracks, duration, n_mels, n_fft, hop_length, cache_dir, n_jobs
+        As in :func:`mel_spectrograms` (always with the cache).
+
+    Returns
+    -------
+    object with a ``close()`` method, or None
+        ``close()`` stops the workers after their current batch, if no call
+        joined them; None when nothing was started.
+    """
+    rows, paths, shape, n_jobs, key = _plan(tracks, duration, n_mels, n_fft, hop_length, True, cache_dir, n_jobs)
+    todo = [i for i, path in enumerate(paths) if _read_mel(path, shape) is None]
+    if n_jobs < 2 or len(todo) < _MIN_PARALLEL or key in _BACKGROUND:
+        return None
+    batches, jobs = _batches(rows, paths, todo, duration, n_mels, n_fft, hop_length)
+    pool = _Pool(jobs, min(n_jobs - 1, len(jobs)), parent_first=False)
+    pool.batches, pool.key = batches, key
+    _BACKGROUND[key] = pool
+    return pool
 
 
 def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, n_mels: int = MEL_BANDS,
@@ -320,32 +483,29 @@ def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION
     --------
     log_mel_spectrogram, coursekit.synth.render_tracks
     """
-    n = int(round(duration * SR))
-    if n < n_fft:
-        raise ValueError(f"duration = {duration} s is shorter than one frame of {n_fft} samples")
-    n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-    if n_jobs < 1:
-        raise ValueError(f"n_jobs must be a positive number of processes or -1, got {n_jobs}")
-    shape = (1 + (n - n_fft) // hop_length, n_mels)
-    folder = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / "mel"
-    rows = tracks.to_dict("records")
+    rows, paths, shape, n_jobs, key = _plan(tracks, duration, n_mels, n_fft, hop_length, cache, cache_dir, n_jobs)
     out = np.empty((len(rows),) + shape, dtype=np.float16)
-    paths, todo = [None] * len(rows), []
-    for i, row in enumerate(rows):
-        a = check_track(row)  # checks every row first: a bad one fails before any work
-        if cache:
-            paths[i] = folder / _mel_cache_name(a, duration, n_mels, n_fft, hop_length)
-            m = _read_mel(paths[i], shape)
-            if m is not None:
-                out[i] = m
-                continue
-        todo.append(i)
-    batches = [todo[k: k + 64] for k in range(0, len(todo), 64)]
-    args = [([rows[i] for i in b], duration, n_mels, n_fft, hop_length, [paths[i] for i in b]) for b in batches]
+    pool = _BACKGROUND.pop(key, None) if cache else None
+    for other in list(_BACKGROUND.values()) if cache else []:  # prefetched for other clips: not wanted after all
+        other.close()
+    pending = set(i for b in pool.batches for i in b) if pool is not None else set()
+    todo = []
+    for i in range(len(rows)):
+        if i in pending:
+            continue
+        m = _read_mel(paths[i], shape) if cache else None
+        if m is not None:
+            out[i] = m
+        else:
+            todo.append(i)
+    batches, jobs = _batches(rows, paths, todo, duration, n_mels, n_fft, hop_length)
+    if pool is not None:  # workers started by prefetch_mel_spectrograms: join them
+        for b, mels in zip(pool.batches, pool.run()):
+            out[b] = mels
     if n_jobs > 1 and len(todo) >= _MIN_PARALLEL:
-        for b, mels in zip(batches, _in_workers(args, min(n_jobs, len(batches)))):
+        for b, mels in zip(batches, _Pool(jobs, min(n_jobs, len(batches)) - 1).run()):
             out[b] = mels
     else:
-        for b, a in zip(batches, progress(args) if progress is not None else args):
-            out[b] = _mel_batch(*a)
+        for b, job in zip(batches, progress(jobs) if progress is not None else jobs):
+            out[b] = _mel_batch(*job)
     return out

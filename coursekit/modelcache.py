@@ -238,23 +238,35 @@ def trained_cnn(world, *, cache_dir=None, progress=None, retrain: bool = False, 
 
 def _fit(world, *, audio: bool, say, **params) -> DiscoverWeekly:
     """Train; numpy's BLAS on one thread, so the stored numbers (losses included) are the same on any core count."""
+    background = []
     if audio and "audio_fn" not in params:
-        params["audio_fn"] = _audio_fn(world, progress=say)
-    with threadpool_limits(1, "blas"):
-        return DiscoverWeekly(**params).fit(world, progress=say)
+        params["audio_fn"] = _audio_fn(world, progress=say, background=background)
+    try:
+        with threadpool_limits(1, "blas"):
+            return DiscoverWeekly(**params).fit(world, progress=say)
+    finally:
+        for pool in background:  # spectrogram workers the audio step did not join (e.g. an error before it)
+            pool.close()
 
 
-def _audio_fn(world, *, progress=None):
+def _audio_fn(world, *, progress=None, background=None):
     """The chapter 04 audio model as a blend signal, when its module is available.
 
-    The returned function keeps the last CNN as ``fn.model`` and its predicted
-    vectors as ``fn.vectors`` (in the CF space it was trained on), so that the
-    CNN can be stored with the model (:func:`_fitted_cnn`).
+    Its spectrograms start in worker processes at once (appended to ``background``),
+    while the text and CF steps run here. The returned function keeps the last
+    CNN as ``fn.model`` and its predicted vectors as ``fn.vectors`` (in the CF
+    space it was trained on), so that the CNN can be stored with the model
+    (:func:`_fitted_cnn`).
     """
     try:
-        from .cnn import audio_vector_model  # TensorFlow: imported only when the audio model is trained
+        from .cnn import CLIP_SECONDS, audio_vector_model  # TensorFlow: imported only when the audio model is trained
     except ImportError:
         return None
+    from .mel import prefetch_mel_spectrograms
+
+    pool = prefetch_mel_spectrograms(world.tracks, duration=CLIP_SECONDS, n_jobs=min(4, os.cpu_count() or 1))
+    if pool is not None and background is not None:
+        background.append(pool)
     inner = audio_vector_model(world, progress=progress)
 
     def fn(item_factors, trained_mask):

@@ -396,3 +396,22 @@ def test_cg_solver_reaches_about_the_exact_objective():
     assert cg.loss_history_[-1] == pytest.approx(exact.loss_history_[-1], rel=0.01)
     with pytest.raises(ValueError, match="solver must be 'exact' or 'cg'"):
         ALS(solver="lu").fit(R)
+
+
+def test_cg_in_float32_is_the_float64_step_to_float32_rounding():
+    R = random_interactions(seed=5)
+    rng = np.random.default_rng(1)
+    Y, bi = rng.normal(size=(20, 4)), rng.normal(size=20)
+    Z0, b0 = rng.normal(size=(30, 4)), rng.normal(size=30)
+    wide = _half_step_cg(_RowBlocks(R), Y, bi, 2.0, 0.5, True, Z0, b0, 3)
+    narrow = _half_step_cg(_RowBlocks(R), Y, bi, 2.0, 0.5, True, Z0, b0, 3, np.float32)
+    assert narrow[0].dtype == np.float64  # the learned arrays are float64 either way
+    np.testing.assert_allclose(narrow[0], wide[0], atol=1e-4)
+    np.testing.assert_allclose(narrow[1], wide[1], atol=1e-4)
+
+
+def test_sweep_times_are_recorded_per_sweep():
+    R = random_interactions(seed=6)
+    model = ALS(factors=3, iterations=4, solver="cg", random_state=0).fit(R)
+    assert len(model.sweep_seconds_) == len(model.sweep_cpu_seconds_) == len(model.loss_history_) == 4
+    assert all(t >= 0 for t in model.sweep_cpu_seconds_)

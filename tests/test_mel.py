@@ -1,0 +1,91 @@
+"""coursekit.mel's worker pool: spectrograms started ahead of time (prefetch) and joined later."""
+
+import numpy as np
+import pytest
+
+from coursekit import mel, synth
+
+
+@pytest.fixture
+def tracks():
+    return synth.example_tracks(150, seed=11)  # three batches of 64, 64 and 22
+
+
+def test_prefetched_spectrograms_equal_the_plain_ones_and_are_joined(tracks, tmp_path, monkeypatch):
+    plain = mel.mel_spectrograms(tracks, duration=1.0, cache=False)
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
+    pool = mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2)
+    assert pool is not None and len(mel._BACKGROUND) == 1
+    in_parent = []
+    batch = mel._mel_batch
+    monkeypatch.setattr(mel, "_mel_batch", lambda *job: in_parent.append(len(job[0])) or batch(*job))
+    joined = mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2)
+    np.testing.assert_array_equal(joined, plain)
+    assert mel._BACKGROUND == {}, "the call joined the workers"
+    assert sum(in_parent) < len(tracks), "the worker computed some batches"
+    assert len(list((tmp_path / "mel").glob("*.npy"))) == len(tracks)  # and all went to the cache
+    pool.close()  # nothing left to stop
+    assert mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2) is None  # all cached
+
+
+def test_a_prefetch_nobody_joins_can_be_closed(tracks, tmp_path, monkeypatch):
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
+    assert mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=1) is None  # no workers
+    pool = mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2)
+    pool.close()
+    assert mel._BACKGROUND == {}
+    plain = mel.mel_spectrograms(tracks, duration=1.0, cache=False)
+    np.testing.assert_array_equal(mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path), plain)
+
+
+def test_a_failing_worker_is_reported_with_its_error(tracks, monkeypatch):
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
+    monkeypatch.setattr(mel, "_WORKER", "import sys; sys.exit('the worker broke')")
+    with pytest.raises(RuntimeError, match="(?s)spectrogram worker failed.*the worker broke"):
+        mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=3)
+
+
+def test_an_error_in_this_process_stops_the_workers(tracks, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
+    before = threading.active_count()
+
+    def broken(*job):
+        raise KeyError("broken batch")
+
+    monkeypatch.setattr(mel, "_mel_batch", broken)
+    with pytest.raises(KeyError, match="broken batch"):
+        mel.mel_spectrograms(tracks, duration=1.0, cache=False, n_jobs=2)
+    assert threading.active_count() == before, "the feeding threads (and their workers) are done"
+
+
+def test_training_stops_spectrogram_workers_it_did_not_use(monkeypatch):
+    from coursekit import modelcache
+
+    closed = []
+
+    class Pool:
+        def close(self):
+            closed.append(True)
+
+    def fake_audio_fn(world, *, progress=None, background=None):
+        background.append(Pool())  # as prefetch_mel_spectrograms' pool
+        return lambda item_factors, trained_mask: None
+
+    def failing_fit(self, world, *, progress=None):
+        raise ZeroDivisionError("the text step failed")
+
+    monkeypatch.setattr(modelcache, "_audio_fn", fake_audio_fn)
+    monkeypatch.setattr(modelcache.DiscoverWeekly, "fit", failing_fit)
+    with pytest.raises(ZeroDivisionError):
+        modelcache._fit(None, audio=True, say=lambda message: None)
+    assert closed == [True]
+
+
+def test_a_prefetch_of_other_clips_stops_when_the_wanted_ones_are_computed(tracks, tmp_path, monkeypatch):
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
+    other = mel.prefetch_mel_spectrograms(tracks, duration=1.5, cache_dir=tmp_path, n_jobs=2)
+    assert other is not None
+    mel.mel_spectrograms(tracks.iloc[:10], duration=1.0, cache_dir=tmp_path)
+    assert mel._BACKGROUND == {}, "the prefetch for 1.5 s clips was stopped"
