@@ -31,6 +31,7 @@ Spark only in :mod:`coursekit.scale`):
 - :mod:`coursekit.blend` — the signals weighed into one score, learned on a validation week
 - :mod:`coursekit.mixtape` — the mixtape's rules and the whole Discover Weekly system (chapter 05)
 - :mod:`coursekit.picture` — the mixtape drawn as PNG or HTML
+- :mod:`coursekit.place` — place a recording among the world's songs with the trained CNN (``coursekit place FILE``)
 - :mod:`coursekit.modelcache` — the trained models stored without pickles, checked on load
 - :mod:`coursekit.scale` — the same factorization on Spark (chapter 06)
 - :mod:`coursekit.notebook` — small helpers for the notebooks
