@@ -218,7 +218,8 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
     track's key and mode that starts on the tonic; minor keys use the major
     dominant of harmonic minor); the bass plays the chord's root, accented on
     the downbeat; the melody walks the scale and lands on chord tones on
-    strong beats; the drums put the kick on the downbeat. The clip starts at a
+    strong beats (jazz walks its bass on every beat, electronic music pumps
+    it on the off-beats); the drums play the genre's groove. The clip starts at a
     random point of the bar before the progression begins, as a preview from
     the middle of a song would.
 
@@ -317,7 +318,14 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
         # bass: the chord's root on the downbeat (held for the bar in sparse
         # tracks); busier ones add the fifth on beat 3 of 4/4 and passing roots
         root = _in_range(tones[0], 36)
-        if band and p < 0.3:
+        if band and g.name == "jazz" and p > 0:  # a walking bass: root, third, fifth, a step to the next root
+            walk = [root, _in_range(tones[1], 36), _in_range(tones[2], 36), root + 10][:m]
+            for beat, note in enumerate(walk):
+                rows.append(("bass", t0 + beat * T, 0.85 * T, note, 1.0 if beat == 0 else 0.75))
+        elif band and g.name == "electronic" and p >= 0.5:  # a pumping bass on the off-beats
+            for beat in range(m):
+                rows.append(("bass", t0 + (beat + 0.5) * T, 0.4 * T, root + (12 if beat % 2 else 0), 0.9))
+        elif band and p < 0.3:
             rows.append(("bass", t0, 0.95 * bar, root, 1.0))
         elif band:
             rows.append(("bass", t0, 0.9 * T, root, 1.0))
@@ -362,24 +370,22 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
                     melody = int(np.clip(melody, 0, 11)) - int(np.sign(melody))
                 rows.append(("melody", t0 + (beat + s / n_sub) * T, 0.9 * T / n_sub,
                              melody_midi(melody, chord), 0.9 if strong else 0.65))
-        # drums: kick on the downbeat (and beat 3 of 4/4), snare on the
-        # backbeats, hi-hats on the beats or eighths, as dense as p; in the
-        # real style every fourth bar may end in a fill of sixteenths
+        # drums: in 4/4 each genre's groove (_GROOVES: four on the floor,
+        # a double kick, a syncopated hip-hop kick...), in 3/4 the kick on the
+        # downbeat and the snare on 2 and 3; hi-hats only in busy enough
+        # tracks, and off the beat only in busy ones. In the real style
+        # every fourth bar may end in a fill of sixteenths.
         if p > 0 and band:
             fill = style == "real" and b % 4 == 3 and fills[b] and p >= 0.3
             fill_from = (m - (2 if energy > 0.6 else 1)) * T if fill else bar
-            rows.append(("kick", t0, 0.0, 0, 1.0))
-            if m == 4 and p >= 0.5 and 2 * T < fill_from:
-                rows.append(("kick", t0 + 2 * T, 0.0, 0, 0.75))
-            if p >= 0.3:
-                for beat in ((1, 3) if m == 4 else (1, 2)):
-                    if beat * T < fill_from:
-                        rows.append(("snare", t0 + beat * T, 0.0, 0, 0.7 if m == 4 else 0.3))
-            if p >= 0.5:
-                sub = 2 if p >= 0.7 else 1
-                for k in range(m * sub):
-                    if k * T / sub < fill_from and (k % sub == 0 or rng.random() < p):
-                        rows.append(("hat", t0 + k * T / sub, 0.0, 0, 0.6 if k % sub == 0 else 0.35))
+            groove = _GROOVES.get(g.name, _GROOVES["rock"]) if m == 4 else _WALTZ_GROOVE
+            for drum, hits in groove.items():
+                for beat, level in hits:
+                    if beat * T >= fill_from or (drum == "snare" and p < 0.3):
+                        continue
+                    if drum == "hat" and (p < 0.5 or (beat % 1 and not (p >= 0.7 and rng.random() < p))):
+                        continue
+                    rows.append((drum, t0 + beat * T, 0.0, 0, level))
             if fill:
                 n_hits = int(round((bar - fill_from) / (T / 4)))
                 for k in range(n_hits):
@@ -406,6 +412,29 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
                  acousticness=a["acousticness"], energy=energy, instrumentalness=a["instrumentalness"],
                  style=style, seed=int(seed))
 
+
+def _eighths(level_on: float, level_off: float, beats: int = 4) -> tuple:
+    return tuple((k / 2, level_on if k % 2 == 0 else level_off) for k in range(2 * beats))
+
+
+#: Each genre's drum groove in a 4/4 bar: drum -> (beat, velocity) hits; a genre without drums has none.
+_GROOVES = {
+    "rock": {"kick": ((0, 1.0), (2, 0.75)), "snare": ((1, 0.7), (3, 0.7)), "hat": _eighths(0.6, 0.35)},
+    "pop": {"kick": ((0, 1.0), (1.5, 0.6), (2, 0.75)), "snare": ((1, 0.65), (3, 0.65)), "hat": _eighths(0.5, 0.3)},
+    "hip hop": {"kick": ((0, 1.0), (0.75, 0.7), (2.5, 0.8)), "snare": ((1, 0.8), (3, 0.8)),
+                "hat": tuple((k / 4, 0.45 if k % 2 == 0 else 0.25) for k in range(16))},
+    "electronic": {"kick": ((0, 1.0), (1, 0.95), (2, 0.95), (3, 0.95)), "snare": ((1, 0.6), (3, 0.6)),
+                   "hat": ((0.5, 0.7), (1.5, 0.7), (2.5, 0.7), (3.5, 0.7))},
+    "jazz": {"kick": ((0, 0.45),), "snare": ((2.5, 0.25),),
+             "hat": ((0, 0.55), (1, 0.6), (1.5, 0.35), (2, 0.55), (3, 0.6), (3.5, 0.35))},
+    "folk": {"kick": ((0, 0.8), (2, 0.5)), "hat": _eighths(0.3, 0.2)},
+    "metal": {"kick": _eighths(1.0, 0.85), "snare": ((1, 0.9), (3, 0.9)), "hat": ((0, 0.7), (1, 0.7), (2, 0.7), (3, 0.7))},
+}
+#: Drums of a 3/4 bar: the kick on the downbeat, a light snare on 2 and 3.
+_WALTZ_GROOVE = {"kick": ((0, 1.0),), "snare": ((1, 0.3), (2, 0.3)), "hat": _eighths(0.5, 0.3, beats=3)}
+
+#: Overdrive of the electric instruments of a genre (tanh drive), scaled down as the track is more acoustic.
+_DRIVE = {"metal": 6.0, "rock": 2.5}
 
 #: Swing of each genre: (probability that a track swings, delay of the off-beat eighth, share of the beat).
 _SWING = {"jazz": (0.8, 0.64), "hip hop": (0.4, 0.58), "folk": (0.15, 0.6)}
@@ -621,7 +650,8 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
     """Mix the score's voices into one float32 signal (unmastered).
 
     The melody and chords sound with a timbre between the genre's electric
-    instrument and an acoustic one (a plucked string for a plucked genre, a
+    instrument (overdriven in rock and metal; in electronic music the band
+    ducks under every beat, as a side-chained compressor makes it) and an acoustic one (a plucked string for a plucked genre, a
     piano otherwise), as the track's acousticness says; below 0.5
     instrumentalness a voice sings the melody. The real style varies each
     voice's level, puts the band in a room (:func:`_reverb`) and adds a noise
@@ -657,8 +687,16 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
             table, envelope = _timbre(genre.instrument, acoustic, brightness, n_harmonics, sr)
         tones = 3 if name == "chord" else 1  # chords are triads: one row per tone
         first = rows[::tones]
-        y += levels[name] * _render_line(n, sr, onset[first], length[first], velocity[first],
-                                         midi[rows].reshape(-1, tones), table, envelope)
+        line = _render_line(n, sr, onset[first], length[first], velocity[first],
+                            midi[rows].reshape(-1, tones), table, envelope)
+        drive = _DRIVE.get(genre.name, 0.0) * (1.0 - score.acousticness)
+        if drive > 0 and name != "bass":  # an overdriven amplifier: soft clipping of the guitars
+            line = np.tanh(drive * line) / np.float32(np.tanh(drive))
+        y += levels[name] * line
+    if genre.name == "electronic" and (voice == "kick").any():  # side-chain pumping: the band ducks under each beat
+        first = score.beat_times[0] if score.beat_times.size else 0.0
+        since = (np.arange(n) / sr - first) % (60.0 / score.tempo)
+        y *= (1.0 - 0.7 * np.exp(-since / 0.09)).astype(np.float32)
     kit = _drum_kit(sr)
     for j in np.flatnonzero(np.isin(voice, list(kit))):
         sample = kit[voice[j]]
