@@ -448,7 +448,7 @@ def _perform(voice, onset, velocity, beats, T: float, g: Genre, a: dict, rng) ->
         pos = (onset / T) % 1.0
         onset = np.where(np.abs(pos - 0.5) < 1e-6, onset + (ratio - 0.5) * T, onset)
     # the tempo drifts: time is warped by t -> t + c·t² (a few percent faster or slower by the end)
-    c = rng.normal(0.0, 0.02) / max(onset.max(initial=T), T)
+    c = rng.normal(0.0, 0.015) / max(onset.max(initial=T), T)
     onset = onset + c * onset**2
     beats = beats + c * beats**2
     # humanised: looser in acoustic playing, tighter on the drums
