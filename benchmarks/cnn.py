@@ -13,13 +13,16 @@ ranks the held-out tracks for every user by x_u·ŷ_i. Prints:
   (the artist's listeners on known tracks), the genre's mean vector (a
   metadata tag) and, as a ceiling, CF after the listens (the held-out tracks
   folded into ALS with their real listens);
+- the CNN minus each other ranking, per user: the mean difference of NDCG@k and
+  AUC with a 95 % paired bootstrap interval over users (the same resample for
+  both rankings);
 - the cosine between predicted and true vectors (the folded-in ALS vectors), by
   kind of held-out track.
 
 With ``--audio-fn`` it also times ``audio_vector_model`` (the mixtape's entry
 point) on every track of the world, from an empty spectrogram cache and again.
 
-    python benchmarks/cnn.py                          # the notebook's setting (small world)
+    python benchmarks/cnn.py                          # the notebook's setting (small world, 1200 tracks, 20 epochs)
     python benchmarks/cnn.py --n-train 1500 --epochs 20 --audio-fn
     python benchmarks/cnn.py --size tiny --n-train 200 --epochs 3
 """
