@@ -63,9 +63,9 @@ _GENRE_SHARE = np.array([0.20, 0.16, 0.14, 0.13, 0.08, 0.11, 0.08, 0.10])
 _ARTIST_SPREAD, _TRACK_SPREAD = 0.40, 0.30
 #: How far one standard deviation of a trait (acousticness, energy, vocals)
 #: moves an artist or track along the trait's axis in taste space.
-TRAIT_WEIGHT = 0.5
+TRAIT_WEIGHT = 0.35
 #: How strongly users' personal taste follows the trait axes (one normal draw per user and trait).
-USER_TRAIT_WEIGHT = 0.35
+USER_TRAIT_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
