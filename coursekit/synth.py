@@ -603,21 +603,21 @@ def _render_voice(n: int, sr: int, onset, length, velocity, midi, seed: int) -> 
     envelope = _envelope("voice", sr)
     release = int(0.06 * sr)
     # the instantaneous pitch is f0·(1 + depth·sin(2π·rate·t)): its phase in cycles is f0·t − f0·depth·cos(…)/(2π·rate)
-    wobble = np.cos(2 * np.pi * rate * np.arange(n) / sr) / (2 * np.pi * rate)
+    wobble = (np.cos(2 * np.pi * rate * np.arange(n) / sr) / (2 * np.pi * rate)).astype(np.float32)
     y = np.zeros(n, dtype=np.float32)
     for j in range(len(start)):
         lo, hi = max(start[j], 0), min(stop[j] + release, n)
         if hi <= lo:
             continue
-        t = np.arange(lo - start[j], hi - start[j]) / sr  # seconds since the onset
-        f0 = float(_midi_to_hz(midi[j]))
-        depth = 0.011 * np.minimum(t / 0.2, 1.0)  # the vibrato sets in over 0.2 s
+        t = np.arange(lo - start[j], hi - start[j], dtype=np.float32) / np.float32(sr)  # seconds since the onset
+        f0 = np.float32(_midi_to_hz(midi[j]))
+        depth = np.float32(0.011) * np.minimum(t / np.float32(0.2), np.float32(1.0))  # the vibrato sets in over 0.2 s
         cycles = f0 * (t - depth * wobble[lo:hi])
         wave = _voice_table(int(midi[j]), int(vowels[j]), sr)[(cycles * _TABLE_SIZE).astype(np.int64)
                                                              & (_TABLE_SIZE - 1)]
         gain = velocity[j] * envelope[lo - start[j]: hi - start[j]]
         end = min(length[j], (stop[j] - start[j]) / sr)  # sung until its length is over or the next note
-        gain = gain * np.clip(1.0 - (t - end) / 0.06, 0.0, 1.0)
+        gain = gain * np.clip(np.float32(1.0) - (t - np.float32(end)) / np.float32(0.06), 0.0, 1.0)
         y[lo:hi] += gain * wave
     return y
 
@@ -630,9 +630,18 @@ def _reverb(y: np.ndarray, sr: int, rt60: float, wet: float) -> np.ndarray:
     from scipy import fft
 
     rt60 = max(0.1, round(rt60, 1))
-    size = fft.next_fast_len(y.size + int(0.6 * sr), real=True)
-    tail = fft.irfft(fft.rfft(y, size) * _room(sr, rt60, size), size)[: y.size]
-    return y + np.float32(wet) * tail.astype(np.float32)
+    # a circular convolution: the tail that rings past the clip's end comes back at its start, as the
+    # reverberation of the music before a clip taken from the middle of a song would
+    size = fft.next_fast_len(y.size, real=True)
+    tail = fft.irfft(fft.rfft(y, size) * _room(sr, rt60, size), size)
+    tail[: size - y.size] += tail[y.size:]
+    return y + np.float32(wet) * tail[: y.size].astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _hiss(sr: int, seconds: float = 20.0) -> np.ndarray:
+    """Unit-variance white noise (fixed seed), read from a random point for each clip's noise floor."""
+    return np.random.default_rng(2014).standard_normal(int(seconds * sr), dtype=np.float32)
 
 
 @lru_cache(maxsize=32)
@@ -709,7 +718,10 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
         y = _reverb(y, sr, rt60, float(rng.uniform(0.15, 0.45) + 0.2 * score.acousticness))
         rms = float(np.sqrt(np.mean(y**2))) + 1e-9
         snr = float(rng.uniform(28.0, 50.0))  # dB: tape hiss to a clean studio
-        y += rng.standard_normal(n, dtype=np.float32) * np.float32(rms * 10 ** (-snr / 20))
+        hiss = _hiss(sr)
+        start = int(rng.integers(0, hiss.size))
+        noise = np.roll(hiss, -start)[:n] if n <= hiss.size else np.resize(np.roll(hiss, -start), n)
+        y += noise * np.float32(rms * 10 ** (-snr / 20))
     return y
 
 
