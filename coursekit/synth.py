@@ -1,13 +1,23 @@
 """The world's sound: render a track from its attributes.
 
 The music world has no recordings, so every track is *rendered* from the
-attributes in the ``tracks`` table: tempo, time signature, key, mode, loudness
-and its genre's timbre (:mod:`coursekit.genres`). The synthesiser writes a short
-score first (:func:`compose`: bars, chords, a bass line, a melody, drums) and then
-plays it (:func:`render_track`), mastered to the track's loudness measured as
-ITU-R BS.1770 prescribes (:func:`coursekit.loudness.integrated_loudness`); :func:`render_tracks`
-caches the clips on disk. :func:`example_tracks` draws world-like tracks
-without building a world.
+columns of the public ``tracks`` table: tempo, time signature, key, mode,
+loudness, its genre (timbre, groove, swing: :mod:`coursekit.genres`) and its
+traits beyond genre — ``acousticness`` (the lead's timbre, from the genre's
+electric instrument to a piano or plucked string), ``energy`` (how busy the
+parts are) and ``instrumentalness`` (below 0.5 a sung voice with vowel formants
+and vibrato carries the melody). The synthesiser writes a short score first
+(:func:`compose`: bars, chords, a bass line, a melody, drums) and then plays it
+(:func:`render_track`), mastered to the track's loudness measured as ITU-R
+BS.1770 prescribes (:func:`coursekit.loudness.integrated_loudness`);
+:func:`render_tracks` caches the clips on disk. :func:`example_tracks` draws
+world-like tracks without building a world.
+
+Two styles (:data:`STYLES`): ``"real"``, the world's own audio (what the CNN
+hears and the estimators are judged on), is a performed take — humanised
+timing, tempo drift, swing, drum fills, intros without the band, each voice at
+a level of its own, a room's reverberation and a noise floor; ``"easy"`` plays
+the same score exactly and dry.
 
 This module makes the world's media, as :mod:`coursekit.webtext` writes its web
 text; :mod:`coursekit.audio` analyses audio (these clips or real recordings).
@@ -1017,7 +1027,10 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
     draws them: tempo uniform in the genre's range (rounded to 0.1 BPM), key
     uniform, major with probability ``major_share``, 3/4 with probability
     ``waltz_share``, loudness normal(mean, std) rounded to 0.1 and clipped to
-    [-30, -2] LUFS. Genres take turns, so each has about ``n / 8`` tracks.
+    [-30, -2] LUFS; acousticness and energy from a beta distribution around the
+    genre's mean (concentration 4), sung with the genre's vocal share (then
+    instrumentalness 0..0.15, else 0.6..0.95). Genres take turns, so each has
+    about ``n / 8`` tracks.
 
     Parameters
     ----------
@@ -1031,7 +1044,8 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``track_id, genre, tempo, key, mode, loudness, time_signature``.
+        Columns ``track_id, genre, tempo, key, mode, loudness, time_signature,
+        acousticness, energy, instrumentalness``.
     """
     rng = np.random.default_rng(seed)
     names = list(GENRE_NAMES if genres is None else genres)
@@ -1041,6 +1055,7 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
     g = [_GENRE[names[i % len(names)]] for i in range(n)]
     lo, hi = np.array([x.tempo for x in g], dtype=float).reshape(n, 2).T
     loud_mean, loud_std = np.array([x.loudness for x in g], dtype=float).reshape(n, 2).T
+    acoustic, energy, vocal = np.array([(x.acousticness, x.energy, x.vocal_share) for x in g], dtype=float).reshape(n, 3).T
     return pd.DataFrame({
         "track_id": np.arange(1, n + 1, dtype=np.int64),
         "genre": [x.name for x in g],
@@ -1049,4 +1064,9 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
         "mode": (rng.random(n) < np.array([x.major_share for x in g])).astype(np.int64),
         "loudness": np.round(np.clip(rng.normal(loud_mean, loud_std), -30.0, -2.0), 1),
         "time_signature": np.where(rng.random(n) < np.array([x.waltz_share for x in g]), 3, 4).astype(np.int64),
+        # the traits, drawn per track as the world draws them per artist (beta, concentration 4)
+        "acousticness": np.round(rng.beta(4 * acoustic, 4 * (1 - acoustic)), 2),
+        "energy": np.round(rng.beta(4 * energy, 4 * (1 - energy)), 2),
+        "instrumentalness": np.round(np.where(rng.random(n) < vocal, rng.uniform(0.0, 0.15, n),
+                                              rng.uniform(0.6, 0.95, n)), 2),
     })
