@@ -687,7 +687,7 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
     if real:  # a mix of its own: each voice up to about ±3 dB
         levels = {name: level * float(rng.lognormal(0.0, 0.2)) for name, level in levels.items()}
     levels["hat"] *= 0.5 + genre.brightness
-    acoustic = round(score.acousticness * 10) / 10  # timbres in steps of 0.1 (each table is cached)
+    acoustic = round(score.acousticness * 5) / 5  # timbres in steps of 0.2 (each envelope is cached)
     brightness = round(genre.brightness * (1.0 - 0.4 * acoustic), 2)
     nyquist = 0.45 * sr
     for name in ("bass", "chord", "arpeggio", "melody"):
@@ -743,7 +743,7 @@ def _timbre(electric: str, acoustic: float, brightness: float, n_harmonics: int,
     return (table / np.abs(table).max()).astype(np.float32), _mixed_envelope(electric, other, acoustic, sr)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def _mixed_envelope(electric: str, other: str, acoustic: float, sr: int, seconds: float = 12.0) -> np.ndarray:
     """Attack, decay and sustain interpolated between two timbres' envelopes."""
     (a1, d1, s1), (a2, d2, s2) = _ENVELOPES[electric], _ENVELOPES[other]
