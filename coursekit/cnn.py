@@ -283,7 +283,7 @@ class AudioCNN:
     """
 
     def __init__(self, *, filters=(64, 64, 64), kernel_size: int = 4, dense: int = 128,
-                 crop_seconds: float = CROP_SECONDS, epochs: int = 12, batch_size: int = 32,
+                 crop_seconds: float = CROP_SECONDS, epochs: int = 20, batch_size: int = 32,
                  learning_rate: float = 3e-3, random_state: int = 0):
         self.filters = filters
         self.kernel_size = kernel_size
@@ -501,7 +501,7 @@ class AudioCNN:
 
 
 def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seconds: float = CLIP_SECONDS,
-                       epochs: int = 12, random_state: int = 0, cache: bool = True, cache_dir=None,
+                       epochs: int = 20, random_state: int = 0, cache: bool = True, cache_dir=None,
                        n_jobs: int | None = None, **cnn_options):
     """The audio model as a function of CF vectors: train on known tracks, predict all.
 

@@ -47,7 +47,7 @@ __all__ = ["load_dataset", "load_world", "load_truth", "write_world", "world_dir
            "FORMAT_VERSION"]
 
 #: Bumped whenever the generator or the file format changes what a world holds.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Names :func:`load_dataset` accepts.
 DATASETS = ("world", "lastfm-2k", "lastfm-360k")
@@ -60,7 +60,7 @@ _MANIFEST = "manifest.json"
 _COLUMNS = {
     "artists": ("artist_id", "name", "genre", "origin", "active_since"),
     "tracks": ("track_id", "artist_id", "title", "genre", "release_week", "duration_s", "tempo", "key", "mode",
-               "loudness", "time_signature"),
+               "loudness", "time_signature", "acousticness", "energy", "instrumentalness"),
     "users": ("user_id", "country", "age"),
     "documents": ("doc_id", "artist_id", "track_id", "kind", "text"),
 }
@@ -505,6 +505,8 @@ def _check_content(world: World, folder: _WorldFolder) -> None:
     for column, ok in (("tempo", t["tempo"] > 0), ("duration_s", t["duration_s"] > 0),
                        ("key", t["key"].between(0, 11)), ("mode", t["mode"].isin([0, 1])),
                        ("time_signature", t["time_signature"].between(1, 16)),
+                       *((c, pd.to_numeric(t[c], errors="coerce").between(0.0, 1.0))
+                         for c in ("acousticness", "energy", "instrumentalness")),
                        ("loudness", np.isfinite(pd.to_numeric(t["loudness"], errors="coerce")))):
         bad = ~ok.to_numpy(bool)
         if bad.any():

@@ -42,8 +42,18 @@ class Genre:
     percussion : float
         0..1, density of drum hits per beat.
     instrument : str
-        Lead timbre used by the synthesiser (``"saw"``, ``"square"``,
-        ``"sine"``, ``"pluck"``, ``"organ"``).
+        Electric lead timbre used by the synthesiser (``"saw"``, ``"square"``,
+        ``"sine"``, ``"pluck"``, ``"organ"``); an acoustic track's lead moves
+        towards a plucked string or a piano (see ``acousticness``).
+    acousticness : float
+        0..1, the genre's mean acousticness: how far its artists' sound leans
+        to acoustic instruments (plucked strings, piano) rather than electric
+        ones. Artists spread widely around it (:mod:`coursekit.world`).
+    energy : float
+        0..1, the genre's mean energy: density of notes and drum hits.
+    vocal_share : float
+        Probability that an artist of the genre sings (a voice leads their
+        tracks); the others play instrumentals.
     """
 
     name: str
@@ -55,17 +65,20 @@ class Genre:
     brightness: float
     percussion: float
     instrument: str
+    acousticness: float = 0.5
+    energy: float = 0.5
+    vocal_share: float = 0.5
 
 
 GENRES: tuple[Genre, ...] = (
-    Genre("pop", "#e377c2", (96, 128), 0.75, (-7.0, 1.5), 0.05, 0.6, 0.6, "square"),
-    Genre("rock", "#d62728", (110, 150), 0.60, (-6.0, 1.5), 0.08, 0.8, 0.7, "saw"),
-    Genre("hip hop", "#ff7f0e", (80, 100), 0.35, (-6.5, 1.5), 0.02, 0.4, 0.8, "sine"),
-    Genre("electronic", "#1f77b4", (120, 135), 0.40, (-5.5, 1.2), 0.00, 0.7, 0.9, "saw"),
-    Genre("jazz", "#8c564b", (90, 170), 0.55, (-15.0, 2.5), 0.35, 0.3, 0.4, "organ"),
-    Genre("folk", "#2ca02c", (80, 120), 0.65, (-13.0, 2.5), 0.35, 0.5, 0.2, "pluck"),
-    Genre("metal", "#7f7f7f", (140, 190), 0.20, (-4.5, 1.0), 0.05, 0.9, 1.0, "saw"),
-    Genre("classical", "#9467bd", (60, 130), 0.55, (-19.0, 3.0), 0.40, 0.2, 0.0, "sine"),
+    Genre("pop", "#e377c2", (96, 128), 0.75, (-7.0, 1.5), 0.05, 0.6, 0.6, "square", 0.30, 0.65, 0.85),
+    Genre("rock", "#d62728", (110, 150), 0.60, (-6.0, 1.5), 0.08, 0.8, 0.7, "saw", 0.20, 0.75, 0.75),
+    Genre("hip hop", "#ff7f0e", (80, 100), 0.35, (-6.5, 1.5), 0.02, 0.4, 0.8, "sine", 0.15, 0.60, 0.90),
+    Genre("electronic", "#1f77b4", (120, 135), 0.40, (-5.5, 1.2), 0.00, 0.7, 0.9, "saw", 0.08, 0.75, 0.35),
+    Genre("jazz", "#8c564b", (90, 170), 0.55, (-15.0, 2.5), 0.35, 0.3, 0.4, "organ", 0.60, 0.45, 0.30),
+    Genre("folk", "#2ca02c", (80, 120), 0.65, (-13.0, 2.5), 0.35, 0.5, 0.2, "pluck", 0.80, 0.35, 0.70),
+    Genre("metal", "#7f7f7f", (140, 190), 0.20, (-4.5, 1.0), 0.05, 0.9, 1.0, "saw", 0.06, 0.88, 0.70),
+    Genre("classical", "#9467bd", (60, 130), 0.55, (-19.0, 3.0), 0.40, 0.2, 0.0, "sine", 0.92, 0.25, 0.10),
 )
 
 GENRE_NAMES: tuple[str, ...] = tuple(g.name for g in GENRES)

@@ -1,13 +1,23 @@
 """The world's sound: render a track from its attributes.
 
 The music world has no recordings, so every track is *rendered* from the
-attributes in the ``tracks`` table: tempo, time signature, key, mode, loudness
-and its genre's timbre (:mod:`coursekit.genres`). The synthesiser writes a short
-score first (:func:`compose`: bars, chords, a bass line, a melody, drums) and then
-plays it (:func:`render_track`), mastered to the track's loudness measured as
-ITU-R BS.1770 prescribes (:func:`coursekit.loudness.integrated_loudness`); :func:`render_tracks`
-caches the clips on disk. :func:`example_tracks` draws world-like tracks
-without building a world.
+columns of the public ``tracks`` table: tempo, time signature, key, mode,
+loudness, its genre (timbre, groove, swing: :mod:`coursekit.genres`) and its
+traits beyond genre — ``acousticness`` (the lead's timbre, from the genre's
+electric instrument to a piano or plucked string), ``energy`` (how busy the
+parts are) and ``instrumentalness`` (below 0.5 a sung voice with vowel formants
+and vibrato carries the melody). The synthesiser writes a short score first
+(:func:`compose`: bars, chords, a bass line, a melody, drums) and then plays it
+(:func:`render_track`), mastered to the track's loudness measured as ITU-R
+BS.1770 prescribes (:func:`coursekit.loudness.integrated_loudness`);
+:func:`render_tracks` caches the clips on disk. :func:`example_tracks` draws
+world-like tracks without building a world.
+
+Two styles (:data:`STYLES`): ``"real"``, the world's own audio (what the CNN
+hears and the estimators are judged on), is a performed take — humanised
+timing, tempo drift, swing, drum fills, intros without the band, each voice at
+a level of its own, a room's reverberation and a noise floor; ``"easy"`` plays
+the same score exactly and dry.
 
 This module makes the world's media, as :mod:`coursekit.webtext` writes its web
 text; :mod:`coursekit.audio` analyses audio (these clips or real recordings).
@@ -35,6 +45,8 @@ __all__ = [
     "SR",
     "DEFAULT_DURATION",
     "SYNTH_VERSION",
+    "STYLES",
+    "TRAITS",
     "Score",
     "compose",
     "render_track",
@@ -52,10 +64,16 @@ SR = 22050
 #: Default clip length, seconds: 8 beats at 60 BPM, the world's slowest tempo (2 2/3 bars of 3/4).
 DEFAULT_DURATION = 8.0
 #: Bump when the synthesiser's output changes; part of the cache key.
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2
+#: Rendering styles: ``"real"`` (the world's audio: a performed, produced take) and
+#: ``"easy"`` (the score played exactly, dry and clean).
+STYLES = ("real", "easy")
 
 _GENRE = {g.name: g for g in GENRES}
 _ATTRIBUTES = ("genre", "tempo", "key", "mode", "loudness", "time_signature")
+#: Traits beyond genre (columns of the world's ``tracks`` table, 0..1); a track
+#: without them gets its genre's means and no voice.
+TRAITS = ("acousticness", "energy", "instrumentalness")
 
 # ----------------------------------------------------------------------------
 # Music theory: scales, chords, progressions
@@ -114,10 +132,18 @@ class Score:
         Roman numeral of each bar that sounds in the clip, in order.
     notes : pandas.DataFrame
         One row per note or drum hit: ``voice`` (``"bass"``, ``"chord"``,
-        ``"melody"``, ``"kick"``, ``"snare"``, ``"hat"``), ``onset`` and
+        ``"arpeggio"``, ``"melody"``, ``"kick"``, ``"snare"``, ``"hat"``,
+        ``"tom"``), ``onset`` and
         ``length`` (seconds, onset relative to the clip's start, may be
         negative for a note that started before the clip), ``midi`` (note
         number, 0 for drums) and ``velocity`` (0..1).
+    acousticness, energy, instrumentalness : float
+        The track's traits (0..1): the lead's timbre, how busy the parts are,
+        and whether a voice sings the melody (below 0.5).
+    style : str
+        ``"real"`` (performed and produced) or ``"easy"`` (exact and dry).
+    seed : int
+        Seed of the random choices (the mix's, too).
     """
 
     genre: str
@@ -131,6 +157,11 @@ class Score:
     beat_in_bar: np.ndarray
     chords: list
     notes: pd.DataFrame = field(repr=False)
+    acousticness: float = 0.5
+    energy: float = 0.5
+    instrumentalness: float = 1.0
+    style: str = "easy"
+    seed: int = 0
 
 
 def _get(track, name, default=None):
@@ -145,9 +176,9 @@ def _get(track, name, default=None):
 def _attributes(track, overrides) -> dict:
     """Read and check the attributes the synthesiser needs."""
     values = {}
-    for name in _ATTRIBUTES + ("track_id",):
+    for name in _ATTRIBUTES + TRAITS + ("track_id",):
         value = overrides.get(name, _get(track, name) if track is not None else None)
-        if value is None and name != "track_id":
+        if value is None and name not in TRAITS + ("track_id",):
             raise ValueError(f"track is missing the attribute {name!r}; "
                              f"give it as a column/key or as render_track(..., {name}=...)")
         values[name] = value
@@ -172,34 +203,61 @@ def _attributes(track, overrides) -> dict:
     if not -70.0 < loudness < 0.0:
         raise ValueError(f"loudness must be between -70 and 0 LUFS, got {values['loudness']!r}")
     key, mode, ts = int(numbers["key"]), int(numbers["mode"]), int(numbers["time_signature"])
+    g = _GENRE[genre]
+    defaults = {"acousticness": g.acousticness, "energy": g.energy, "instrumentalness": 1.0}
+    traits = {}
+    for name in TRAITS:
+        value = values[name]
+        try:
+            value = defaults[name] if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, got {values[name]!r}")
+        traits[name] = value
     track_id = values["track_id"]
-    return dict(genre=_GENRE[genre], tempo=tempo, key=key, mode=mode, time_signature=ts,
-                loudness=loudness, track_id=None if track_id is None else int(track_id))
+    return dict(genre=g, tempo=tempo, key=key, mode=mode, time_signature=ts,
+                loudness=loudness, track_id=None if track_id is None else int(track_id), **traits)
 
 
 def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None = None,
-            **attributes) -> Score:
+            style: str = "real", **attributes) -> Score:
     """Write the score of a track's clip: chords per bar, bass, melody, drums.
 
     The harmony changes on every downbeat (a four-chord progression in the
     track's key and mode that starts on the tonic; minor keys use the major
     dominant of harmonic minor); the bass plays the chord's root, accented on
-    the downbeat; the chords strike on every beat, the downbeat loudest; the
-    melody walks the scale and lands on chord tones on strong beats; the drums
-    (as dense as the genre's ``percussion``) put the kick on the downbeat. The
-    clip starts at a random point of the bar before the progression begins, as
-    a preview from the middle of a song would.
+    the downbeat; the melody walks the scale and lands on chord tones on
+    strong beats (jazz walks its bass on every beat, electronic music pumps
+    it on the off-beats); the drums play the genre's groove. The clip starts at a
+    random point of the bar before the progression begins, as a preview from
+    the middle of a song would.
+
+    The track's **energy** (0..1) sets how busy it is: the melody's eighth
+    notes and rests, the drums' density (the genre's ``percussion`` moved by
+    the energy) and the chords — held for the bar (energy below 0.35),
+    arpeggiated in eighths (below 0.6) or struck on every beat.
+
+    With ``style="real"`` the score is also *performed*: onsets are
+    humanised (a few milliseconds of jitter, the drums tighter), the tempo
+    drifts by up to a few percent over the clip, swung genres (jazz, some hip
+    hop) delay their off-beat eighths, every fourth bar may end in a drum
+    fill, velocities vary, and some clips start in an intro (no bass or drums
+    for a bar or two). ``style="easy"`` plays the same notes exactly.
 
     Parameters
     ----------
     track : mapping, pandas.Series or None
         A row of the ``tracks`` table (``genre, tempo, key, mode, loudness,
-        time_signature`` and optionally ``track_id``).
+        time_signature``, optionally ``acousticness, energy,
+        instrumentalness`` and ``track_id``).
     duration : float, optional
         Clip length, seconds.
     seed : int or None, optional
         Seed of the random choices (progression, melody, fills); ``None``
         uses the track's ``track_id`` (0 if it has none).
+    style : {"real", "easy"}, optional
+        A performed take, or the score played exactly.
     **attributes
         Attributes that replace (or stand in for) the track's, e.g.
         ``tempo=120.0``.
@@ -217,6 +275,8 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
     (12, [0, 1, 2, 0])
     """
     a = _attributes(track, attributes)
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {list(STYLES)}, got {style!r}")
     if not duration > 0:
         raise ValueError(f"duration must be positive seconds, got {duration!r}")
     if seed is None:
@@ -224,6 +284,7 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 4])
     g: Genre = a["genre"]
     m, key, mode = a["time_signature"], a["key"], a["mode"]
+    energy = a["energy"]
     T = 60.0 / a["tempo"]  # beat period, s
     bar = m * T
     # the clip starts somewhere in the bar before the progression's first bar
@@ -234,9 +295,15 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
     progressions = _MAJOR_PROGRESSIONS if mode == 1 else _MINOR_PROGRESSIONS
     progression = progressions[rng.integers(len(progressions))]
     steps = _MAJOR_SCALE if mode == 1 else _MINOR_SCALE
-    p = g.percussion  # drum hits per beat, 0..1
+    # drum hits per beat, 0..1: the genre's, moved by the track's energy (no drums stay none)
+    p = float(np.clip(g.percussion + 0.8 * (energy - g.energy), 0.15, 1.0)) if g.percussion > 0 else 0.0
+    chord_style = "held" if energy < 0.35 else "arpeggio" if energy < 0.6 else "struck"
     strong_beats = (0,) if m == 3 else (0, 2)
     velocity = {3: (1.0, 0.55, 0.55), 4: (1.0, 0.55, 0.75, 0.55)}[m]  # accents in the bar
+    # the performance's choices come from a generator of their own, so both styles play the same notes
+    perf = np.random.default_rng([int(seed) & 0xFFFFFFFF, 6])
+    intro_bars = int(perf.integers(1, 3)) if perf.random() < 0.3 else 0
+    fills = perf.random(n_bars) < 0.7
 
     def pitch_class(degree: int, chord: str) -> int:
         """Pitch class of a scale degree (any integer), raised 7th over a minor V."""
@@ -257,31 +324,50 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
         r = chord_degree[chord]
         tones = [pitch_class(r + i, chord) for i in (0, 2, 4)]
         t0 = b * bar
+        band = style == "easy" or b >= intro_bars  # bass and drums (after the intro)
         # bass: the chord's root on the downbeat (held for the bar in sparse
-        # genres); busier genres add the fifth on beat 3 of 4/4 and passing roots
+        # tracks); busier ones add the fifth on beat 3 of 4/4 and passing roots
         root = _in_range(tones[0], 36)
-        if p < 0.3:
+        if band and g.name == "jazz" and p > 0:  # a walking bass: root, third, fifth, a step to the next root
+            walk = [root, _in_range(tones[1], 36), _in_range(tones[2], 36), root + 10][:m]
+            for beat, note in enumerate(walk):
+                rows.append(("bass", t0 + beat * T, 0.85 * T, note, 1.0 if beat == 0 else 0.75))
+        elif band and g.name == "electronic" and p >= 0.5:  # a pumping bass on the off-beats
+            for beat in range(m):
+                rows.append(("bass", t0 + (beat + 0.5) * T, 0.4 * T, root + (12 if beat % 2 else 0), 0.9))
+        elif band and p < 0.3:
             rows.append(("bass", t0, 0.95 * bar, root, 1.0))
-        else:
+        elif band:
             rows.append(("bass", t0, 0.9 * T, root, 1.0))
             for beat in range(1, m):
                 if m == 4 and beat == 2:
                     rows.append(("bass", t0 + beat * T, 0.9 * T, root + 7, 0.7))
                 elif rng.random() < p - 0.2:
                     rows.append(("bass", t0 + beat * T, 0.6 * T, root, 0.5))
-        # chords on every beat, the downbeat loudest; a sparse waltz is
-        # "oom-pah-pah": the bass alone on 1, the chord on 2 and 3
-        for beat in range(m):
-            if m == 3 and p < 0.3 and beat == 0:
-                continue
+        # chords: held for the bar, arpeggiated in eighths, or struck on every
+        # beat, the downbeat loudest (a sparse struck waltz is "oom-pah-pah")
+        if chord_style == "held":
             for pc in tones:
-                rows.append(("chord", t0 + beat * T, 0.8 * T, _in_range(pc, 55), velocity[beat]))
-        # melody: one or two notes a beat; on strong beats (and often on the
-        # others) it moves to the nearest chord tone, otherwise it steps along the scale
+                rows.append(("chord", t0, 0.97 * bar, _in_range(pc, 55), 0.8))
+        elif chord_style == "arpeggio":
+            pattern = (0, 1, 2, 1) if m == 4 else (0, 1, 2)
+            for k in range(2 * m):
+                pc = tones[pattern[k % len(pattern)]]
+                rows.append(("arpeggio", t0 + k * T / 2, 0.5 * T, _in_range(pc, 55) + (12 if k % 4 == 2 else 0),
+                             0.8 if k == 0 else 0.55))
+        else:
+            for beat in range(m):
+                if m == 3 and p < 0.3 and beat == 0:
+                    continue
+                for pc in tones:
+                    rows.append(("chord", t0 + beat * T, 0.8 * T, _in_range(pc, 55), velocity[beat]))
+        # melody: one or two notes a beat (two more often the more energy); on
+        # strong beats (and often on the others) it moves to the nearest chord
+        # tone, otherwise it steps along the scale
         for beat in range(m):
-            if beat not in strong_beats and rng.random() < 0.15:
+            if beat not in strong_beats and rng.random() < 0.3 * (1.0 - energy):
                 continue  # a rest
-            n_sub = 2 if rng.random() < 0.35 else 1
+            n_sub = 2 if rng.random() < 0.1 + 0.6 * energy else 1
             for s in range(n_sub):
                 strong = s == 0 and beat in strong_beats
                 if strong or rng.random() < 0.4:
@@ -294,32 +380,95 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
                     melody = int(np.clip(melody, 0, 11)) - int(np.sign(melody))
                 rows.append(("melody", t0 + (beat + s / n_sub) * T, 0.9 * T / n_sub,
                              melody_midi(melody, chord), 0.9 if strong else 0.65))
-        # drums: kick on the downbeat (and beat 3 of 4/4), snare on the
-        # backbeats, hi-hats on the beats or eighths, as dense as the genre
-        if p > 0:
-            rows.append(("kick", t0, 0.0, 0, 1.0))
-            if m == 4 and p >= 0.5:
-                rows.append(("kick", t0 + 2 * T, 0.0, 0, 0.75))
-            if p >= 0.3:
-                for beat in ((1, 3) if m == 4 else (1, 2)):
-                    rows.append(("snare", t0 + beat * T, 0.0, 0, 0.7 if m == 4 else 0.3))
-            if p >= 0.5:
-                sub = 2 if p >= 0.7 else 1
-                for k in range(m * sub):
-                    if k % sub == 0 or rng.random() < p:
-                        rows.append(("hat", t0 + k * T / sub, 0.0, 0, 0.6 if k % sub == 0 else 0.35))
+        # drums: in 4/4 each genre's groove (_GROOVES: four on the floor,
+        # a double kick, a syncopated hip-hop kick...), in 3/4 the kick on the
+        # downbeat and the snare on 2 and 3; hi-hats only in busy enough
+        # tracks, and off the beat only in busy ones. In the real style
+        # every fourth bar may end in a fill of sixteenths.
+        if p > 0 and band:
+            fill = style == "real" and b % 4 == 3 and fills[b] and p >= 0.3
+            fill_from = (m - (2 if energy > 0.6 else 1)) * T if fill else bar
+            groove = _GROOVES.get(g.name, _GROOVES["rock"]) if m == 4 else _WALTZ_GROOVE
+            for drum, hits in groove.items():
+                for beat, level in hits:
+                    if beat * T >= fill_from or (drum == "snare" and p < 0.3):
+                        continue
+                    if drum == "hat" and (p < 0.5 or (beat % 1 and not (p >= 0.7 and rng.random() < p))):
+                        continue
+                    rows.append((drum, t0 + beat * T, 0.0, 0, level))
+            if fill:
+                n_hits = int(round((bar - fill_from) / (T / 4)))
+                for k in range(n_hits):
+                    rows.append(("snare" if k % 3 == 0 else "tom", t0 + fill_from + k * T / 4, 0.0,
+                                 0, 0.45 + 0.5 * k / max(n_hits - 1, 1)))
 
-    notes = pd.DataFrame(rows, columns=["voice", "onset", "length", "midi", "velocity"])
-    notes["onset"] -= offset
-    notes = notes[(notes["onset"] < duration) & (notes["onset"] + notes["length"] + 0.5 > 0)]
-    beats = np.arange(n_bars * m) * T - offset
+    voice = np.array([r[0] for r in rows], dtype=object)
+    onset, length, midi, vel = (np.array([r[k] for r in rows], dtype=float) for k in range(1, 5))
+    beats = np.arange(n_bars * m) * T
+    if style == "real":
+        onset, vel, beats = _perform(voice, onset, vel, beats, T, g, a, perf)
+    onset -= offset
+    beats = beats - offset
+    keep = (onset < duration) & (onset + length + 0.5 > 0)
+    notes = pd.DataFrame({"voice": voice[keep], "onset": onset[keep], "length": length[keep],
+                          "midi": midi[keep].astype(np.int64), "velocity": vel[keep]})
     inside = (beats >= 0) & (beats < duration)
     first_bar = int(offset // bar)
     last_bar = int((offset + duration) // bar)
     return Score(genre=g.name, tempo=a["tempo"], time_signature=m, key=key, mode=mode,
                  loudness=a["loudness"], duration=float(duration),
                  beat_times=beats[inside], beat_in_bar=(np.arange(n_bars * m) % m)[inside],
-                 chords=bar_chords[first_bar:last_bar + 1], notes=notes.reset_index(drop=True))
+                 chords=bar_chords[first_bar:last_bar + 1], notes=notes.reset_index(drop=True),
+                 acousticness=a["acousticness"], energy=energy, instrumentalness=a["instrumentalness"],
+                 style=style, seed=int(seed))
+
+
+def _eighths(level_on: float, level_off: float, beats: int = 4) -> tuple:
+    return tuple((k / 2, level_on if k % 2 == 0 else level_off) for k in range(2 * beats))
+
+
+#: Each genre's drum groove in a 4/4 bar: drum -> (beat, velocity) hits; a genre without drums has none.
+_GROOVES = {
+    "rock": {"kick": ((0, 1.0), (2, 0.75)), "snare": ((1, 0.7), (3, 0.7)), "hat": _eighths(0.6, 0.35)},
+    "pop": {"kick": ((0, 1.0), (1.5, 0.6), (2, 0.75)), "snare": ((1, 0.65), (3, 0.65)), "hat": _eighths(0.5, 0.3)},
+    "hip hop": {"kick": ((0, 1.0), (0.75, 0.7), (2.5, 0.8)), "snare": ((1, 0.8), (3, 0.8)),
+                "hat": tuple((k / 4, 0.45 if k % 2 == 0 else 0.25) for k in range(16))},
+    "electronic": {"kick": ((0, 1.0), (1, 0.95), (2, 0.95), (3, 0.95)), "snare": ((1, 0.6), (3, 0.6)),
+                   "hat": ((0.5, 0.7), (1.5, 0.7), (2.5, 0.7), (3.5, 0.7))},
+    "jazz": {"kick": ((0, 0.45),), "snare": ((2.5, 0.25),),
+             "hat": ((0, 0.55), (1, 0.6), (1.5, 0.35), (2, 0.55), (3, 0.6), (3.5, 0.35))},
+    "folk": {"kick": ((0, 0.8), (2, 0.5)), "hat": _eighths(0.3, 0.2)},
+    "metal": {"kick": _eighths(1.0, 0.85), "snare": ((1, 0.9), (3, 0.9)), "hat": ((0, 0.7), (1, 0.7), (2, 0.7), (3, 0.7))},
+}
+#: Drums of a 3/4 bar: the kick on the downbeat, a light snare on 2 and 3.
+_WALTZ_GROOVE = {"kick": ((0, 1.0),), "snare": ((1, 0.3), (2, 0.3)), "hat": _eighths(0.5, 0.3, beats=3)}
+
+#: Overdrive of the electric instruments of a genre (tanh drive), scaled down as the track is more acoustic.
+_DRIVE = {"metal": 6.0, "rock": 2.5}
+
+#: Swing of each genre: (probability that a track swings, delay of the off-beat eighth, share of the beat).
+_SWING = {"jazz": (0.8, 0.64), "hip hop": (0.4, 0.58), "folk": (0.15, 0.6)}
+
+
+def _perform(voice, onset, velocity, beats, T: float, g: Genre, a: dict, rng) -> tuple:
+    """A performance of the score: swing, tempo drift, humanised onsets and velocities."""
+    drums = np.isin(voice, ("kick", "snare", "hat", "tom"))
+    share, ratio = _SWING.get(g.name, (0.0, 0.5))
+    if rng.random() < share:  # off-beat eighths come late
+        pos = (onset / T) % 1.0
+        onset = np.where(np.abs(pos - 0.5) < 1e-6, onset + (ratio - 0.5) * T, onset)
+    # the tempo drifts: time is warped by t -> t + c·t² (a few percent faster or slower by the end)
+    c = rng.normal(0.0, 0.015) / max(onset.max(initial=T), T)
+    onset = onset + c * onset**2
+    beats = beats + c * beats**2
+    # humanised: looser in acoustic playing, tighter on the drums
+    jitter = (0.006 + 0.012 * a["acousticness"]) * np.where(drums, 0.5, 1.0)
+    event = np.arange(onset.size)  # the three tones of a chord move together
+    chord = np.flatnonzero(voice == "chord")
+    event[chord] = chord[np.arange(chord.size) // 3 * 3]
+    onset = onset + rng.normal(0.0, 1.0, onset.size)[event] * jitter
+    velocity = (velocity * rng.lognormal(0.0, 0.12, onset.size)[event]).clip(0.05, 1.2)
+    return onset, velocity, beats
 
 
 # ----------------------------------------------------------------------------
@@ -329,9 +478,11 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
 _TABLE_SIZE = 4096  # samples in one cycle of a wavetable
 # envelope of each timbre: attack time (s), decay time constant (s), sustain level
 _ENVELOPES = {"saw": (0.005, 0.25, 0.5), "square": (0.005, 0.25, 0.5), "sine": (0.015, 0.4, 0.6),
-              "organ": (0.008, 0.15, 0.8), "pluck": (0.002, 0.25, 0.0), "bass": (0.005, 0.35, 0.4)}
+              "organ": (0.008, 0.15, 0.8), "pluck": (0.002, 0.25, 0.0), "bass": (0.005, 0.35, 0.4),
+              "piano": (0.002, 0.6, 0.05), "voice": (0.04, 0.3, 0.85)}
 _RELEASE = 0.04  # s, fade-out after a note ends
-_LEVELS = {"bass": 0.8, "chord": 0.26, "melody": 0.45, "kick": 0.9, "snare": 0.5, "hat": 0.18}
+_LEVELS = {"bass": 0.8, "chord": 0.26, "arpeggio": 0.4, "melody": 0.45, "voice": 0.55, "kick": 0.9,
+           "snare": 0.5, "hat": 0.18, "tom": 0.6}
 
 
 def _harmonics(instrument: str, brightness: float, n: int) -> np.ndarray:
@@ -339,6 +490,9 @@ def _harmonics(instrument: str, brightness: float, n: int) -> np.ndarray:
     k = np.arange(1, n + 1, dtype=float)
     if instrument in ("saw", "pluck"):
         a = 1.0 / k
+    elif instrument == "piano":  # a struck string: strong low harmonics, a weak (hammer-point) seventh
+        a = 1.0 / k**1.4
+        a[6::7] *= 0.2
     elif instrument == "square":
         a = np.where(k % 2 == 1, 1.0 / k, 0.0)
     elif instrument == "organ":  # drawbars 16', 8', 5 1/3', 4', 2 2/3', 2'
@@ -366,7 +520,7 @@ def _wavetable(instrument: str, brightness: float, n_harmonics: int) -> np.ndarr
 
 @lru_cache(maxsize=8)
 def _drum_kit(sr: int) -> dict:
-    """Kick, snare and closed hi-hat samples (fixed noise seed), float32."""
+    """Kick, snare, closed hi-hat and tom samples (fixed noise seed), float32."""
     rng = np.random.default_rng(1234)
 
     def t(seconds):
@@ -381,8 +535,10 @@ def _drum_kit(sr: int) -> dict:
     snare = 0.5 * np.sin(2 * np.pi * 185.0 * ts) * np.exp(-ts / 0.04) + noise * np.exp(-ts / 0.07)
     th = t(0.08)  # hi-hat: twice-differenced noise, a short decay
     hat = np.diff(rng.uniform(-1, 1, th.size + 2), n=2) * np.exp(-th / 0.018)
+    tt = t(0.3)  # tom: a sine sweeping 160 -> 110 Hz
+    tom = np.sin(2 * np.pi * np.cumsum(110.0 + 50.0 * np.exp(-tt / 0.05)) / sr) * np.exp(-tt / 0.1)
     return {name: (x / np.abs(x).max()).astype(np.float32)
-            for name, x in {"kick": kick, "snare": snare, "hat": hat}.items()}
+            for name, x in {"kick": kick, "snare": snare, "hat": hat, "tom": tom}.items()}
 
 
 @lru_cache(maxsize=16)
@@ -426,35 +582,174 @@ def _render_line(n: int, sr: int, onset, length, velocity, midi, table, envelope
     return y
 
 
+# formants (Hz) of the vowels a, e, i, o, u, and their bandwidths and levels
+_VOWELS = ((730, 1090, 2440), (530, 1840, 2480), (270, 2290, 3010), (570, 840, 2410), (300, 870, 2240))
+_FORMANT_WIDTH, _FORMANT_LEVEL = (90.0, 110.0, 170.0), (1.0, 0.55, 0.3)
+
+
+@lru_cache(maxsize=512)
+def _voice_table(midi: int, vowel: int, sr: int) -> np.ndarray:
+    """One cycle of a sung vowel at a pitch: a glottal source (1/k) shaped by the vowel's formants."""
+    f0 = float(_midi_to_hz(midi))
+    k = np.arange(1, int(max(1, min(40, 0.45 * sr // f0))) + 1)
+    f = k * f0
+    gain = sum(level / (1.0 + ((f - formant) / width) ** 2)
+               for formant, width, level in zip(_VOWELS[vowel], _FORMANT_WIDTH, _FORMANT_LEVEL))
+    spectrum = np.zeros(_TABLE_SIZE // 2 + 1, dtype=complex)
+    spectrum[1: k.size + 1] = -1j * (0.03 + gain) / k
+    table = np.fft.irfft(spectrum, n=_TABLE_SIZE)
+    return (table / np.abs(table).max()).astype(np.float32)
+
+
+def _render_voice(n: int, sr: int, onset, length, velocity, midi, seed: int) -> np.ndarray:
+    """Sing a line: one vowel a note, a vibrato (5–6 Hz, a fifth of a semitone) that sets in after 0.2 s."""
+    order = np.argsort(onset, kind="stable")
+    onset, length, velocity, midi = onset[order], length[order], velocity[order], np.asarray(midi)[order]
+    start = np.round(onset * sr).astype(np.int64)
+    stop = np.append(np.clip(start[1:], 0, n), n)
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, 7])
+    vowels = rng.integers(0, len(_VOWELS), size=len(start))
+    rate = rng.uniform(5.0, 6.2)
+    envelope = _envelope("voice", sr)
+    release = int(0.06 * sr)
+    # the instantaneous pitch is f0·(1 + depth·sin(2π·rate·t)): its phase in cycles is f0·t − f0·depth·cos(…)/(2π·rate)
+    wobble = (np.cos(2 * np.pi * rate * np.arange(n) / sr) / (2 * np.pi * rate)).astype(np.float32)
+    y = np.zeros(n, dtype=np.float32)
+    for j in range(len(start)):
+        lo, hi = max(start[j], 0), min(stop[j] + release, n)
+        if hi <= lo:
+            continue
+        t = np.arange(lo - start[j], hi - start[j], dtype=np.float32) / np.float32(sr)  # seconds since the onset
+        f0 = np.float32(_midi_to_hz(midi[j]))
+        depth = np.float32(0.011) * np.minimum(t / np.float32(0.2), np.float32(1.0))  # the vibrato sets in over 0.2 s
+        cycles = f0 * (t - depth * wobble[lo:hi])
+        wave = _voice_table(int(midi[j]), int(vowels[j]), sr)[(cycles * _TABLE_SIZE).astype(np.int64)
+                                                             & (_TABLE_SIZE - 1)]
+        gain = velocity[j] * envelope[lo - start[j]: hi - start[j]]
+        end = min(length[j], (stop[j] - start[j]) / sr)  # sung until its length is over or the next note
+        gain = gain * np.clip(np.float32(1.0) - (t - np.float32(end)) / np.float32(0.06), 0.0, 1.0)
+        y[lo:hi] += gain * wave
+    return y
+
+
+def _reverb(y: np.ndarray, sr: int, rt60: float, wet: float) -> np.ndarray:
+    """A room: convolution (by FFT) with an exponentially decaying noise tail of reverberation time ``rt60``.
+
+    The tail is cut at 0.6 s; ``rt60`` is rounded to 0.1 s so the few rooms' spectra are cached.
+    """
+    from scipy import fft
+
+    rt60 = max(0.1, round(rt60, 1))
+    # a circular convolution: the tail that rings past the clip's end comes back at its start, as the
+    # reverberation of the music before a clip taken from the middle of a song would
+    size = fft.next_fast_len(y.size, real=True)
+    tail = fft.irfft(fft.rfft(y, size) * _room(sr, rt60, size), size)
+    tail[: size - y.size] += tail[y.size:]
+    return y + np.float32(wet) * tail[: y.size].astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _hiss(sr: int, seconds: float = 20.0) -> np.ndarray:
+    """Unit-variance white noise (fixed seed), read from a random point for each clip's noise floor."""
+    return np.random.default_rng(2014).standard_normal(int(seconds * sr), dtype=np.float32)
+
+
+@lru_cache(maxsize=32)
+def _room(sr: int, rt60: float, size: int) -> np.ndarray:
+    """Spectrum (``size``-point rfft) of a unit-energy decaying noise tail (fixed noise seed)."""
+    from scipy import fft
+
+    t = np.arange(int(min(rt60, 0.6) * sr), dtype=np.float32) / np.float32(sr)
+    ir = np.random.default_rng(int(rt60 * 10)).standard_normal(t.size, dtype=np.float32)
+    ir *= np.exp(np.float32(-6.9 / rt60) * t)
+    return fft.rfft(ir / np.sqrt(np.sum(ir**2)), size)
+
+
 def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
-    """Mix the score's voices into one float32 signal (unmastered)."""
+    """Mix the score's voices into one float32 signal (unmastered).
+
+    The melody and chords sound with a timbre between the genre's electric
+    instrument (overdriven in rock and metal; in electronic music the band
+    ducks under every beat, as a side-chained compressor makes it) and an acoustic one (a plucked string for a plucked genre, a
+    piano otherwise), as the track's acousticness says; below 0.5
+    instrumentalness a voice sings the melody. The real style varies each
+    voice's level, puts the band in a room (:func:`_reverb`) and adds a noise
+    floor.
+    """
     n = int(round(score.duration * sr))
     y = np.zeros(n, dtype=np.float32)
     voice = score.notes["voice"].to_numpy()
     onset, length = score.notes["onset"].to_numpy(), score.notes["length"].to_numpy()
     midi, velocity = score.notes["midi"].to_numpy(), score.notes["velocity"].to_numpy()
+    real = score.style == "real"
+    rng = np.random.default_rng([score.seed & 0xFFFFFFFF, 5])
+    levels = dict(_LEVELS)
+    if real:  # a mix of its own: each voice up to about ±3 dB
+        levels = {name: level * float(rng.lognormal(0.0, 0.2)) for name, level in levels.items()}
+    levels["hat"] *= 0.5 + genre.brightness
+    acoustic = round(score.acousticness * 5) / 5  # timbres in steps of 0.2 (each envelope is cached)
+    brightness = round(genre.brightness * (1.0 - 0.4 * acoustic), 2)
     nyquist = 0.45 * sr
-    for name in ("bass", "chord", "melody"):
+    for name in ("bass", "chord", "arpeggio", "melody"):
         rows = np.flatnonzero(voice == name)
         if rows.size == 0:
             continue
         rows = rows[np.lexsort((midi[rows], onset[rows]))]
-        instrument = "bass" if name == "bass" else genre.instrument
+        if name == "melody" and score.instrumentalness < 0.5:
+            y += levels["voice"] * _render_voice(n, sr, onset[rows], length[rows], velocity[rows], midi[rows],
+                                                 score.seed)
+            continue
         n_harmonics = int(max(1, min(40, nyquist // _midi_to_hz(midi[rows].max()))))
-        table = _wavetable(instrument, genre.brightness, n_harmonics)
+        if name == "bass":
+            table, envelope = _wavetable("bass", brightness, n_harmonics), _envelope("bass", sr)
+        else:
+            table, envelope = _timbre(genre.instrument, acoustic, brightness, n_harmonics, sr)
         tones = 3 if name == "chord" else 1  # chords are triads: one row per tone
         first = rows[::tones]
-        y += _LEVELS[name] * _render_line(n, sr, onset[first], length[first], velocity[first],
-                                          midi[rows].reshape(-1, tones), table, _envelope(instrument, sr))
+        line = _render_line(n, sr, onset[first], length[first], velocity[first],
+                            midi[rows].reshape(-1, tones), table, envelope)
+        drive = _DRIVE.get(genre.name, 0.0) * (1.0 - score.acousticness)
+        if drive > 0 and name != "bass":  # an overdriven amplifier: soft clipping of the guitars
+            line = np.tanh(drive * line) / np.float32(np.tanh(drive))
+        y += levels[name] * line
+    if genre.name == "electronic" and (voice == "kick").any():  # side-chain pumping: the band ducks under each beat
+        first = score.beat_times[0] if score.beat_times.size else 0.0
+        since = (np.arange(n) / sr - first) % (60.0 / score.tempo)
+        y *= (1.0 - 0.7 * np.exp(-since / 0.09)).astype(np.float32)
     kit = _drum_kit(sr)
-    levels = dict(_LEVELS, hat=_LEVELS["hat"] * (0.5 + genre.brightness))
     for j in np.flatnonzero(np.isin(voice, list(kit))):
         sample = kit[voice[j]]
         start = int(round(onset[j] * sr))
         lo, hi = max(start, 0), min(start + sample.size, n)
         if hi > lo:
             y[lo:hi] += (levels[voice[j]] * velocity[j]) * sample[lo - start: hi - start]
+    if real:
+        rt60 = float(rng.uniform(0.25, 0.6) + 0.6 * score.acousticness)
+        y = _reverb(y, sr, rt60, float(rng.uniform(0.15, 0.45) + 0.2 * score.acousticness))
+        rms = float(np.sqrt(np.mean(y**2))) + 1e-9
+        snr = float(rng.uniform(28.0, 50.0))  # dB: tape hiss to a clean studio
+        hiss = _hiss(sr)
+        start = int(rng.integers(0, hiss.size))
+        noise = np.roll(hiss, -start)[:n] if n <= hiss.size else np.resize(np.roll(hiss, -start), n)
+        y += noise * np.float32(rms * 10 ** (-snr / 20))
     return y
+
+
+def _timbre(electric: str, acoustic: float, brightness: float, n_harmonics: int, sr: int) -> tuple:
+    """Wavetable and envelope between an electric instrument (acoustic = 0) and an acoustic one (1)."""
+    other = "pluck" if electric == "pluck" else "piano"
+    table = ((1 - acoustic) * _wavetable(electric, brightness, n_harmonics)
+             + acoustic * _wavetable(other, brightness, n_harmonics))
+    return (table / np.abs(table).max()).astype(np.float32), _mixed_envelope(electric, other, acoustic, sr)
+
+
+@lru_cache(maxsize=32)
+def _mixed_envelope(electric: str, other: str, acoustic: float, sr: int, seconds: float = 12.0) -> np.ndarray:
+    """Attack, decay and sustain interpolated between two timbres' envelopes."""
+    (a1, d1, s1), (a2, d2, s2) = _ENVELOPES[electric], _ENVELOPES[other]
+    attack, decay, sustain = [(1 - acoustic) * u + acoustic * v for u, v in ((a1, a2), (d1, d2), (s1, s2))]
+    t = np.arange(int(seconds * sr)) / sr
+    return (np.minimum(t / attack, 1.0) * (sustain + (1.0 - sustain) * np.exp(-t / decay))).astype(np.float32)
 
 
 def _to_pcm16_grid(y: np.ndarray) -> np.ndarray:
@@ -463,7 +758,7 @@ def _to_pcm16_grid(y: np.ndarray) -> np.ndarray:
 
 
 def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR,
-                 seed: int | None = None, **attributes) -> np.ndarray:
+                 seed: int | None = None, style: str = "real", **attributes) -> np.ndarray:
     """Render a track's clip from its attributes: a mono waveform.
 
     :func:`compose` writes the score (chords per bar in the track's key and
@@ -479,7 +774,11 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
         A row of the ``tracks`` table: ``genre`` (str), ``tempo`` (float, beats
         per minute), ``key`` (int, 0 = C), ``mode`` (int, 1 = major),
         ``loudness`` (float, LUFS), ``time_signature`` (int, 3 or 4) and
-        optionally ``track_id`` (int, the default seed).
+        optionally ``track_id`` (int, the default seed) and the traits
+        ``acousticness`` (0..1: the lead's timbre, from the genre's electric
+        instrument to a piano or plucked string), ``energy`` (0..1: how busy
+        the parts are) and ``instrumentalness`` (0..1: below 0.5 a voice
+        sings the melody), which default to the genre's means and no voice.
     duration : float, optional
         Clip length, seconds. The default, 8 s, holds 8 beats (more than 2
         bars of 3/4) at the world's slowest tempo, 60 BPM: the beat tracker
@@ -488,6 +787,11 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
         Sample rate, Hz.
     seed : int or None, optional
         Seed of the score's random choices; ``None`` uses ``track_id``.
+    style : {"real", "easy"}, optional
+        ``"real"`` (the world's audio): a performed take (:func:`compose`),
+        each voice at a level of its own, in a room (a reverberation tail of
+        0.25–1.2 s, longer for acoustic tracks) with a noise floor 28–50 dB
+        below the music. ``"easy"``: the score played exactly, dry.
     **attributes
         Attributes that replace (or stand in for) the track's.
 
@@ -516,7 +820,7 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
     sr = int(sr)
     if sr < 8000:
         raise ValueError(f"sr must be at least 8000 Hz, got {sr!r}")
-    score = compose(track, duration=duration, seed=seed, **attributes)
+    score = compose(track, duration=duration, seed=seed, style=style, **attributes)
     return _to_pcm16_grid(master(_play(score, _GENRE[score.genre], sr), score.loudness, sr))
 
 
@@ -531,12 +835,12 @@ def default_cache_dir() -> Path:
     return Path(root) / "audio" if root else Path.home() / ".cache" / "coursekit" / "audio"
 
 
-def _cache_name(score_inputs: dict, duration: float, sr: int, seed) -> str:
+def _cache_name(score_inputs: dict, duration: float, sr: int, seed, style: str = "real") -> str:
     """File name of a clip: track id and a hash of everything that shapes its samples."""
     a = score_inputs
     text = repr((SYNTH_VERSION, int(sr), round(float(duration), 6), None if seed is None else int(seed),
                  a["genre"].name, float(a["tempo"]), a["key"], a["mode"], float(a["loudness"]),
-                 a["time_signature"], a["track_id"]))
+                 a["time_signature"], a["track_id"], style, *(float(a[name]) for name in TRAITS)))
     digest = hashlib.sha1(text.encode()).hexdigest()[:16]
     prefix = "clip" if a["track_id"] is None else f"track{a['track_id']}"
     return f"{prefix}-{digest}.wav"
@@ -572,7 +876,7 @@ def _write_clip(path: Path, y: np.ndarray, sr: int) -> None:
 
 def render_tracks(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, sr: int = SR,
                   cache: bool = True, cache_dir: str | os.PathLike | None = None,
-                  progress=None) -> np.ndarray:
+                  progress=None, style: str = "real") -> np.ndarray:
     """Render many tracks, reading and filling an on-disk cache.
 
     Every clip is kept as a 16-bit WAV file named after its track id and a
@@ -586,7 +890,8 @@ def render_tracks(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, s
     ----------
     tracks : pandas.DataFrame
         Rows of the ``tracks`` table (``track_id, genre, tempo, key, mode,
-        loudness, time_signature``).
+        loudness, time_signature`` and the traits ``acousticness, energy,
+        instrumentalness`` where it has them).
     duration : float, optional
         Clip length, seconds.
     sr : int, optional
@@ -597,6 +902,8 @@ def render_tracks(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, s
         Cache folder; ``None`` means :func:`default_cache_dir`.
     progress : callable or None, optional
         Wraps the iteration over tracks, e.g. ``tqdm.tqdm``.
+    style : {"real", "easy"}, optional
+        As in :func:`render_track`.
 
     Returns
     -------
@@ -615,10 +922,10 @@ def render_tracks(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, s
     for i, row in enumerate(progress(rows) if progress is not None else rows):
         y = None
         if cache:
-            path = folder / _cache_name(_attributes(row, {}), duration, sr, None)
+            path = folder / _cache_name(_attributes(row, {}), duration, sr, None, style)
             y = _read_clip(path, n, sr)
         if y is None:
-            y = render_track(row, duration=duration, sr=sr)
+            y = render_track(row, duration=duration, sr=sr, style=style)
             if cache:
                 _write_clip(path, y, sr)
         out[i] = y
@@ -639,7 +946,9 @@ def check_track(track) -> dict:
     -------
     dict
         ``genre`` (a :class:`coursekit.genres.Genre`), ``tempo``, ``key``,
-        ``mode``, ``loudness``, ``time_signature`` and ``track_id`` (or None).
+        ``mode``, ``loudness``, ``time_signature``, ``track_id`` (or None)
+        and the traits ``acousticness``, ``energy``, ``instrumentalness``
+        (the genre's means and 1.0 where the track has none).
 
     Raises
     ------
@@ -649,14 +958,14 @@ def check_track(track) -> dict:
     return _attributes(track, {})
 
 
-def clip_name(attributes: dict, *, duration: float, sr: int = SR) -> str:
+def clip_name(attributes: dict, *, duration: float, sr: int = SR, style: str = "real") -> str:
     """File name of a track's clip in the cache: ``track<id>-<hash>.wav``.
 
     The hash covers everything that shapes the samples (:data:`SYNTH_VERSION`,
-    the sample rate, the duration and the attributes from
+    the sample rate, the duration, the style and the attributes from
     :func:`check_track`), so a cache keyed by it is never stale.
     """
-    return _cache_name(attributes, duration, sr, None)
+    return _cache_name(attributes, duration, sr, None, style)
 
 
 
@@ -718,7 +1027,10 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
     draws them: tempo uniform in the genre's range (rounded to 0.1 BPM), key
     uniform, major with probability ``major_share``, 3/4 with probability
     ``waltz_share``, loudness normal(mean, std) rounded to 0.1 and clipped to
-    [-30, -2] LUFS. Genres take turns, so each has about ``n / 8`` tracks.
+    [-30, -2] LUFS; acousticness and energy from a beta distribution around the
+    genre's mean (concentration 4), sung with the genre's vocal share (then
+    instrumentalness 0..0.15, else 0.6..0.95). Genres take turns, so each has
+    about ``n / 8`` tracks.
 
     Parameters
     ----------
@@ -732,7 +1044,8 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``track_id, genre, tempo, key, mode, loudness, time_signature``.
+        Columns ``track_id, genre, tempo, key, mode, loudness, time_signature,
+        acousticness, energy, instrumentalness``.
     """
     rng = np.random.default_rng(seed)
     names = list(GENRE_NAMES if genres is None else genres)
@@ -742,6 +1055,7 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
     g = [_GENRE[names[i % len(names)]] for i in range(n)]
     lo, hi = np.array([x.tempo for x in g], dtype=float).reshape(n, 2).T
     loud_mean, loud_std = np.array([x.loudness for x in g], dtype=float).reshape(n, 2).T
+    acoustic, energy, vocal = np.array([(x.acousticness, x.energy, x.vocal_share) for x in g], dtype=float).reshape(n, 3).T
     return pd.DataFrame({
         "track_id": np.arange(1, n + 1, dtype=np.int64),
         "genre": [x.name for x in g],
@@ -750,4 +1064,9 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
         "mode": (rng.random(n) < np.array([x.major_share for x in g])).astype(np.int64),
         "loudness": np.round(np.clip(rng.normal(loud_mean, loud_std), -30.0, -2.0), 1),
         "time_signature": np.where(rng.random(n) < np.array([x.waltz_share for x in g]), 3, 4).astype(np.int64),
+        # the traits, drawn per track as the world draws them per artist (beta, concentration 4)
+        "acousticness": np.round(rng.beta(4 * acoustic, 4 * (1 - acoustic)), 2),
+        "energy": np.round(rng.beta(4 * energy, 4 * (1 - energy)), 2),
+        "instrumentalness": np.round(np.where(rng.random(n) < vocal, rng.uniform(0.0, 0.15, n),
+                                              rng.uniform(0.6, 0.95, n)), 2),
     })

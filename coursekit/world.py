@@ -5,8 +5,14 @@ offline machine, so the course generates a world from one seed:
 
 * a latent **taste space** of ``n_factors`` dimensions; each genre is a region of
   it (a centroid), artists sit near their genre and tracks near their artist;
-  part of a track's position is tied to its tempo, mode and loudness, so that
-  what a song sounds like says something about who will love it;
+  part of a track's position is tied to its tempo, mode and loudness, and a
+  larger part to three **traits beyond genre** — acousticness (acoustic or
+  electric instruments), energy (density of notes and drums) and
+  instrumentalness (a voice leads, or none) — drawn per artist around the
+  genre's mean and varied per track; users have a personal taste along the
+  same axes, so within a genre what a song sounds like says a lot about who
+  will love it. The traits are public columns of ``tracks`` (as Spotify's API
+  publishes its audio features) and :mod:`coursekit.synth` renders them;
 * **long-tailed popularity** for artists and tracks; a share of tracks are
   **new releases** that come out during (or right after) the observed weeks;
 * **users** who like one to three genres, with personal taste inside them and
@@ -52,6 +58,14 @@ __all__ = ["WorldConfig", "SIZES", "World", "Truth", "generate_world", "LISTEN_C
 LISTEN_COLUMNS = ("user_id", "track_id", "week", "streams", "saved", "artist_page_visits")
 
 _GENRE_SHARE = np.array([0.20, 0.16, 0.14, 0.13, 0.08, 0.11, 0.08, 0.10])
+#: Spread of artists around their genre's centroid and of tracks around their artist
+#: (norm of the random offset, before the traits move them).
+_ARTIST_SPREAD, _TRACK_SPREAD = 0.40, 0.30
+#: How far one standard deviation of a trait (acousticness, energy, vocals)
+#: moves an artist or track along the trait's axis in taste space.
+TRAIT_WEIGHT = 0.35
+#: How strongly users' personal taste follows the trait axes (one normal draw per user and trait).
+USER_TRAIT_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,10 @@ class World:
         ``artist_id, name, genre, origin, active_since``.
     tracks : pandas.DataFrame
         ``track_id, artist_id, title, genre, release_week, duration_s, tempo,
-        key, mode, loudness, time_signature``.
+        key, mode, loudness, time_signature, acousticness, energy,
+        instrumentalness`` (the last three 0..1, two decimals: acoustic rather
+        than electric instruments; density of notes and drums; no voice leads,
+        below 0.5 a voice sings the melody).
     users : pandas.DataFrame
         ``user_id, country, age``.
     listens : pandas.DataFrame
@@ -289,7 +306,7 @@ def _catalogue(cfg: WorldConfig):
     sound_axes = rng.normal(size=(3, D)) / np.sqrt(D)
 
     a_genre = rng.choice(G, size=cfg.n_artists, p=_GENRE_SHARE)
-    a_vec = centroids[a_genre] + 0.55 * rng.normal(size=(cfg.n_artists, D)) / np.sqrt(D)
+    a_vec = centroids[a_genre] + _ARTIST_SPREAD * rng.normal(size=(cfg.n_artists, D)) / np.sqrt(D)
     a_pop = rng.lognormal(0.0, 1.3, size=cfg.n_artists)
     # every artist has at least one track; the rest go to popular artists more often
     extra = rng.choice(cfg.n_artists, size=cfg.n_tracks - cfg.n_artists, p=a_pop**0.5 / (a_pop**0.5).sum())
@@ -314,7 +331,8 @@ def _catalogue(cfg: WorldConfig):
         2.0 * mode - 1.0,
         (loudness - loud_mu) / loud_sd,
     ])
-    t_vec = a_vec[t_artist] + 0.35 * rng.normal(size=(cfg.n_tracks, D)) / np.sqrt(D) + 0.25 * sound @ sound_axes
+    t_vec = (a_vec[t_artist] + _TRACK_SPREAD * rng.normal(size=(cfg.n_tracks, D)) / np.sqrt(D)
+             + 0.25 * sound @ sound_axes)
     t_pop = a_pop[t_artist] * rng.lognormal(0.0, 0.8, size=cfg.n_tracks)
 
     release = -rng.integers(1, 520, size=cfg.n_tracks)
@@ -341,11 +359,60 @@ def _catalogue(cfg: WorldConfig):
         "loudness": loudness,
         "time_signature": time_signature.astype(np.int64),
     })
-    return centroids, a_vec, a_pop, artists, tracks, t_vec, t_pop, t_genre
+    # the traits beyond genre: drawn per artist (widely, around the genre's
+    # mean), varied a little per track, heard in the audio and part of the
+    # latent position (artists and tracks move along the trait axes)
+    trait_axes, a_traits, traits = _traits(cfg, a_genre, t_artist)
+    a_vec = a_vec + TRAIT_WEIGHT * a_traits @ trait_axes
+    t_vec = t_vec + TRAIT_WEIGHT * _trait_deviation(traits, t_genre) @ trait_axes
+    for name, column in traits.items():
+        tracks[name] = column
+    return centroids, trait_axes, a_vec, a_pop, artists, tracks, t_vec, t_pop, t_genre
 
 
-def _audience(cfg: WorldConfig, centroids: np.ndarray):
-    """Users: genre mix, latent taste, activity."""
+def _traits(cfg: WorldConfig, a_genre: np.ndarray, t_artist: np.ndarray):
+    """Acousticness, energy and instrumentalness of every track, and the trait axes.
+
+    Each artist gets an acousticness and an energy from a beta distribution
+    around the genre's mean (concentration 4: a folk artist may well play an
+    electric guitar) and sings with the genre's ``vocal_share``; each track
+    varies its artist's values (normal, sd 0.08) and is sung with probability
+    0.9 for a singer's track, 0.1 for an instrumentalist's. Returns the trait
+    axes (3 × n_factors), each artist's standardised deviation from its
+    genre's means along them, and the tracks' columns.
+    """
+    rng = _rngs(cfg.seed, 6)
+    D = cfg.n_factors
+    trait_axes = rng.normal(size=(3, D)) / np.sqrt(D)
+    mean = np.array([[g.acousticness, g.energy, g.vocal_share] for g in GENRES])
+    n_a, n_t = len(a_genre), len(t_artist)
+    conc = 4.0
+    a_ac = rng.beta(conc * mean[a_genre, 0], conc * (1 - mean[a_genre, 0]))
+    a_en = rng.beta(conc * mean[a_genre, 1], conc * (1 - mean[a_genre, 1]))
+    a_sings = rng.random(n_a) < mean[a_genre, 2]
+    ac = np.round(np.clip(a_ac[t_artist] + 0.08 * rng.normal(size=n_t), 0.0, 1.0), 2)
+    en = np.round(np.clip(a_en[t_artist] + 0.08 * rng.normal(size=n_t), 0.0, 1.0), 2)
+    sung = rng.random(n_t) < np.where(a_sings[t_artist], 0.9, 0.1)
+    instrumental = np.round(np.where(sung, rng.uniform(0.0, 0.15, n_t), rng.uniform(0.6, 0.95, n_t)), 2)
+    traits = {"acousticness": ac, "energy": en, "instrumentalness": instrumental}
+    a_dev = _trait_deviation({"acousticness": a_ac, "energy": a_en, "instrumentalness": np.where(a_sings, 0.0, 1.0)},
+                             a_genre)
+    return trait_axes, a_dev, traits
+
+
+def _trait_deviation(traits: dict, genre: np.ndarray) -> np.ndarray:
+    """Traits as deviations from the genre's means, about unit variance: (n, 3)."""
+    mean = np.array([[g.acousticness, g.energy, 1.0 - g.vocal_share] for g in GENRES])[genre]
+    sd = np.sqrt(mean[:, :2] * (1 - mean[:, :2]) / 5.0)  # a Beta(4m, 4(1-m)) has variance m(1-m)/5
+    instrumental = (np.asarray(traits["instrumentalness"]) >= 0.5).astype(float)
+    instrumental_sd = np.sqrt(mean[:, 2] * (1 - mean[:, 2])).clip(0.2)
+    return np.column_stack([(traits["acousticness"] - mean[:, 0]) / sd[:, 0],
+                            (traits["energy"] - mean[:, 1]) / sd[:, 1],
+                            (instrumental - mean[:, 2]) / instrumental_sd]).clip(-3.0, 3.0)
+
+
+def _audience(cfg: WorldConfig, centroids: np.ndarray, trait_axes: np.ndarray):
+    """Users: genre mix, latent taste (with a personal taste in traits), activity."""
     G, D = centroids.shape
     rng = _rngs(cfg.seed, 2)
     n = cfg.n_users
@@ -368,6 +435,8 @@ def _audience(cfg: WorldConfig, centroids: np.ndarray):
         "country": countries[rng.integers(0, len(countries), size=n)],
         "age": np.clip(np.round(rng.normal(29, 9, size=n)), 14, 80).astype(np.int64),
     })
+    # personal taste in sound beyond genre: some folk fans want it acoustic, some electric
+    x = x + USER_TRAIT_WEIGHT * _rngs(cfg.seed, 7).normal(size=(n, trait_axes.shape[0])) @ trait_axes
     return users, mix, x, activity, p_active, loyalty
 
 
@@ -531,8 +600,8 @@ def generate_world(size: str | WorldConfig = "small", *, seed: int | None = None
     if cfg.n_artists > cfg.n_tracks:
         raise ValueError(f"n_artists ({cfg.n_artists}) must not exceed n_tracks ({cfg.n_tracks})")
 
-    centroids, a_vec, a_pop, artists, tracks, t_vec, t_pop, t_genre = _catalogue(cfg)
-    users, mix, x, activity, p_active, loyalty = _audience(cfg, centroids)
+    centroids, trait_axes, a_vec, a_pop, artists, tracks, t_vec, t_pop, t_genre = _catalogue(cfg)
+    users, mix, x, activity, p_active, loyalty = _audience(cfg, centroids, trait_axes)
     release = tracks["release_week"].to_numpy()
 
     per_week = [[] for _ in range(cfg.n_weeks + 1)]  # chunks in user order, so rows stay sorted

@@ -32,8 +32,8 @@ def _beat_accents(y, beat_times):
 @pytest.mark.parametrize("genre", ["folk", "pop"])
 def test_waltz_has_its_accents_every_third_beat(genre):
     track = _track(genre=genre, tempo=100.0, key=2, time_signature=3)
-    score = synth.compose(track)
-    accents = _beat_accents(synth.render_track(track), score.beat_times)
+    score = synth.compose(track, style="easy")  # the score played exactly
+    accents = _beat_accents(synth.render_track(track, style="easy"), score.beat_times)
     by_position = [accents[score.beat_in_bar == k].mean() for k in range(3)]
     assert by_position[0] > 1.1 * max(by_position[1:])  # the downbeat is the strongest
     # and the accents repeat every 3 beats, not every 2 or 4
@@ -44,14 +44,14 @@ def test_waltz_has_its_accents_every_third_beat(genre):
 
 def test_four_four_has_its_accents_every_fourth_beat():
     track = _track(genre="folk", tempo=100.0, key=2, time_signature=4)
-    score = synth.compose(track)
-    accents = _beat_accents(synth.render_track(track), score.beat_times)
+    score = synth.compose(track, style="easy")  # the score played exactly
+    accents = _beat_accents(synth.render_track(track, style="easy"), score.beat_times)
     by_position = [accents[score.beat_in_bar == k].mean() for k in range(4)]
     assert by_position[0] > 1.1 * max(by_position[1:])
 
 
 def test_score_beats_bars_and_chords():
-    score = synth.compose(_track(tempo=120.0, time_signature=3, mode=0, key=9))
+    score = synth.compose(_track(tempo=120.0, time_signature=3, mode=0, key=9), style="easy")
     assert np.diff(score.beat_times) == pytest.approx(0.5)  # 60 / 120 s
     assert set(score.beat_in_bar) == {0, 1, 2}
     assert score.beat_times.min() >= 0 and score.beat_times.max() < score.duration
@@ -68,8 +68,8 @@ def test_score_beats_bars_and_chords():
 
 def test_a_minor_track_chroma_peaks_on_a_c_e():
     track = _track(genre="rock", tempo=100.0, key=9, mode=0, loudness=-8.0, time_signature=3, track_id=0)
-    y = synth.render_track(track)
-    score = synth.compose(track)
+    y = synth.render_track(track, style="easy")
+    score = synth.compose(track, style="easy")
     chroma = librosa.feature.chroma_cqt(y=y, sr=SR, hop_length=1024)
     times = librosa.frames_to_time(np.arange(chroma.shape[1]), sr=SR, hop_length=1024)
     bar = 3 * 60 / score.tempo
@@ -251,3 +251,63 @@ def test_notes_from_score_reads_a_score_by_hand():
         scores.notes_from_score(score, bpm=0)
     with pytest.raises(ValueError, match="instrument"):
         synth.render_notes(notes, sr=SR, instrument="kazoo")
+
+
+# -- traits and styles ----------------------------------------------------------------------
+
+
+def test_traits_default_to_the_genre_and_are_checked():
+    a = synth.check_track(_track(genre="folk"))
+    assert (a["acousticness"], a["energy"], a["instrumentalness"]) == (0.8, 0.35, 1.0)
+    with pytest.raises(ValueError, match="energy"):
+        synth.render_track(dict(_track(), energy=1.5))
+    with pytest.raises(ValueError, match="style"):
+        synth.render_track(_track(), style="hard")
+
+
+def test_energy_makes_a_busier_score():
+    calm = synth.compose(dict(_track(genre="rock"), energy=0.1), style="easy")
+    busy = synth.compose(dict(_track(genre="rock"), energy=0.95), style="easy")
+    assert len(busy.notes) > 1.5 * len(calm.notes)
+    assert "arpeggio" not in set(calm.notes["voice"]) and (calm.notes["voice"] == "chord").sum() < 20
+    assert (busy.notes["voice"] == "hat").sum() > (calm.notes["voice"] == "hat").sum()
+
+
+def test_acoustic_notes_decay_and_electric_ones_sustain():
+    """The lead's envelope: a piano (acousticness 1) dies away, the genre's organ (0) holds, halfway is between."""
+    one_second = SR
+    electric = synth._timbre("organ", 0.0, 0.5, 10, SR)[1]
+    acoustic = synth._timbre("organ", 1.0, 0.5, 10, SR)[1]
+    half = synth._timbre("organ", 0.5, 0.5, 10, SR)[1]
+    np.testing.assert_allclose(electric, synth._envelope("organ", SR), rtol=1e-6)
+    attack, decay, sustain = synth._ENVELOPES["piano"]
+    assert acoustic[one_second] == pytest.approx(sustain + (1 - sustain) * np.exp(-1.0 / decay), rel=1e-5)
+    assert electric[one_second] > 0.75 > half[one_second] > 0.3 > acoustic[one_second]
+
+
+def test_a_sung_melody_has_formants_and_vibrato():
+    sung = dict(_track(genre="pop", tempo=80.0), instrumentalness=0.05, energy=0.2)
+    played = dict(sung, instrumentalness=0.9)
+    y_sung = synth.render_track(sung, style="easy")
+    y_played = synth.render_track(played, style="easy")
+    assert not np.array_equal(y_sung, y_played)
+    # vibrato: the pitch of the sung melody wobbles, so its spectral peaks move from frame to frame
+    def wobble(y):
+        S = np.abs(librosa.stft(y, n_fft=4096, hop_length=512))
+        band = S[(np.fft.rfftfreq(4096, 1 / SR) > 200) & (np.fft.rfftfreq(4096, 1 / SR) < 1200)]
+        peaks = np.argmax(band, axis=0)
+        return np.mean(np.abs(np.diff(peaks)) > 0)
+    assert wobble(y_sung) > wobble(y_played)
+
+
+def test_the_real_style_performs_the_easy_score():
+    track = _track(genre="jazz", tempo=120.0, track_id=7)
+    easy, real = synth.compose(track, style="easy"), synth.compose(track, style="real")
+    # the same notes, in the same order of voices, played a little off the grid
+    assert len(real.notes) == pytest.approx(len(easy.notes), abs=6)
+    shift = np.abs(real.notes["onset"].to_numpy()[:20] - easy.notes["onset"].to_numpy()[:20])
+    assert 0 < np.median(shift) < 0.1
+    y_easy, y_real = synth.render_track(track, style="easy"), synth.render_track(track, style="real")
+    assert integrated_loudness(y_real, sr=SR) == pytest.approx(-7.0, abs=LOUDNESS_TOLERANCE)
+    # the room and the noise floor: no digital silence between the notes
+    assert np.mean(y_real == 0) < np.mean(y_easy == 0) or np.mean(y_real == 0) < 0.01

@@ -133,3 +133,38 @@ def test_key_name():
     assert key_name(0, 1) == "C major"
     with pytest.raises(ValueError):
         key_name(12, 1)
+
+
+def test_traits_beyond_genre_are_public_and_vary_within_a_genre(tiny):
+    world, _ = tiny
+    tracks = world.tracks
+    for column in ("acousticness", "energy", "instrumentalness"):
+        assert tracks[column].between(0.0, 1.0).all()
+        assert (tracks[column] == tracks[column].round(2)).all()
+    # the traits are drawn per artist: within a genre they spread widely, within an artist little
+    by_genre = tracks.groupby("genre")["acousticness"].std().mean()
+    by_artist = tracks.groupby("artist_id")["acousticness"].std().dropna().mean()
+    assert by_genre > 0.1 and by_artist < 0.5 * by_genre
+    # and the genres' means follow their signatures: folk is more acoustic than metal
+    mean = tracks.groupby("genre")[["acousticness", "energy"]].mean()
+    assert mean.loc["folk", "acousticness"] > mean.loc["metal", "acousticness"] + 0.4
+    assert mean.loc["metal", "energy"] > mean.loc["classical", "energy"] + 0.4
+    assert set((tracks["instrumentalness"] >= 0.5).unique()) == {False, True}
+
+
+def test_traits_move_taste_within_a_genre(tiny):
+    """Inside one genre, a track's traits predict its latent vector beyond its genre's centroid."""
+    world, truth = tiny
+    tracks = world.tracks
+    traits = tracks[["acousticness", "energy", "instrumentalness"]].to_numpy(float)
+    residual_share = []
+    for g in np.unique(truth.track_genre):
+        rows = truth.track_genre == g
+        if rows.sum() < 40:
+            continue
+        V = truth.track_vectors[rows] - truth.track_vectors[rows].mean(axis=0)
+        F = np.column_stack([traits[rows] - traits[rows].mean(axis=0), (traits[rows, 2] >= 0.5)])
+        coef, *_ = np.linalg.lstsq(F, V, rcond=None)
+        residual_share.append(np.sum((V - F @ coef) ** 2) / np.sum(V**2))
+    # the traits explain a good part of where tracks sit within their genre
+    assert np.mean(residual_share) < 0.8
