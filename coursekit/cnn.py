@@ -101,6 +101,7 @@ __all__ = [
     "receptive_field",
     "AudioCNN",
     "audio_vector_model",
+    "place",
 ]
 
 #: Length of each track's clip that the CNN hears, seconds (128 log-mel frames).
