@@ -95,17 +95,22 @@ def test_a_tampered_keras_file_is_refused(stored, tmp_path):
         assert modelcache._load(copy, tiny, lambda message: None) is None   # the whole entry is retrained
 
 
-def test_window_averaging_makes_the_full_clip_and_its_first_10_s_agree(small_cnn):
-    """A 30 s clip whose sound changes after 10 s: cosine(full, first 10 s), one pass against windows."""
+def test_window_averaging_weighs_the_parts_of_a_clip_by_their_length(small_cnn):
+    """A 30 s clip whose sound changes after 10 s: the windowed vector leans to the 20 s part.
+
+    One pass through the pooling layer lets a short loud part dominate; windows give each part
+    its share of the clip. (How well a full recording and its first 10 s agree is measured on
+    real recordings by ``benchmarks/place.py``, not asserted here: it depends on the world.)
+    """
     world, model, _, _ = small_cnn
     tracks = world.tracks
     other = tracks[tracks["genre"] != tracks["genre"].iloc[0]].iloc[0]
-    y = np.concatenate([synth.render_track(tracks.iloc[0], duration=10.0),
-                        synth.render_track(other, duration=20.0)])
-    single = float(model.predict_audio(y, window_seconds=None) @ model.predict_audio(y[: 10 * SR], window_seconds=None))
-    windows = float(model.predict_audio(y) @ model.predict_audio(y[: 10 * SR]))
-    assert windows > single
-    # the windows of one steady clip average to nearly its own vector, and a clip of one window is one pass
+    a, b = synth.render_track(tracks.iloc[0], duration=10.0), synth.render_track(other, duration=20.0)
+    full = model.predict_audio(np.concatenate([a, b]))
+    va, vb = model.predict_audio(a), model.predict_audio(b)
+    assert float(va @ vb) < 0.99                          # the parts sound different to the model
+    assert float(full @ vb) > float(full @ va)
+    # a clip of one window is one pass
     short = synth.render_track(tracks.iloc[1], duration=cnn.CLIP_SECONDS)
     assert np.array_equal(model.predict_audio(short), model.predict_audio(short, window_seconds=None))
 
