@@ -633,16 +633,28 @@ def _render_voice(n: int, sr: int, onset, length, velocity, midi, seed: int) -> 
         lo, hi = max(start[j], 0), min(stop[j] + release, n)
         if hi <= lo:
             continue
-        t = np.arange(lo - start[j], hi - start[j], dtype=np.float32) / np.float32(sr)  # seconds since the onset
+        # in place, one buffer after another (the same float32 arithmetic as written out)
+        t = np.arange(lo - start[j], hi - start[j], dtype=np.float32)
+        t /= np.float32(sr)  # seconds since the onset
         f0 = np.float32(_midi_to_hz(midi[j]))
-        depth = np.float32(0.011) * np.minimum(t / np.float32(0.2), np.float32(1.0))  # the vibrato sets in over 0.2 s
-        cycles = f0 * (t - depth * wobble[lo:hi])
-        wave = _voice_table(int(midi[j]), int(vowels[j]), sr)[(cycles * _TABLE_SIZE).astype(np.int64)
-                                                             & (_TABLE_SIZE - 1)]
+        cycles = np.divide(t, np.float32(0.2))
+        np.minimum(cycles, np.float32(1.0), out=cycles)
+        cycles *= np.float32(0.011)  # the vibrato's depth sets in over 0.2 s
+        cycles *= wobble[lo:hi]
+        np.subtract(t, cycles, out=cycles)
+        cycles *= f0
+        cycles *= _TABLE_SIZE
+        index = cycles.astype(np.int64)
+        index &= _TABLE_SIZE - 1
+        wave = _voice_table(int(midi[j]), int(vowels[j]), sr)[index]
         gain = velocity[j] * envelope[lo - start[j]: hi - start[j]]
         end = min(length[j], (stop[j] - start[j]) / sr)  # sung until its length is over or the next note
-        gain = gain * np.clip(np.float32(1.0) - (t - np.float32(end)) / np.float32(0.06), 0.0, 1.0)
-        y[lo:hi] += gain * wave
+        t -= np.float32(end)  # the fade-out over 0.06 s after the end
+        t /= np.float32(0.06)
+        np.subtract(np.float32(1.0), t, out=t)
+        gain *= np.clip(t, 0.0, 1.0, out=t)
+        gain *= wave
+        y[lo:hi] += gain
     return y
 
 
