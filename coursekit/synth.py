@@ -274,6 +274,13 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
     >>> len(s.beat_times), s.beat_in_bar[:4].tolist()
     (12, [0, 1, 2, 0])
     """
+    score = _write_score(track, duration, seed, style, attributes)
+    score.notes = pd.DataFrame(score.notes)
+    return score
+
+
+def _write_score(track, duration: float, seed, style: str, attributes: dict) -> Score:
+    """:func:`compose`'s work, its notes a dict of arrays (the renderer needs no DataFrame)."""
     a = _attributes(track, attributes)
     if style not in STYLES:
         raise ValueError(f"style must be one of {list(STYLES)}, got {style!r}")
@@ -410,15 +417,15 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
     onset -= offset
     beats = beats - offset
     keep = (onset < duration) & (onset + length + 0.5 > 0)
-    notes = pd.DataFrame({"voice": voice[keep], "onset": onset[keep], "length": length[keep],
-                          "midi": midi[keep].astype(np.int64), "velocity": vel[keep]})
+    notes = {"voice": voice[keep], "onset": onset[keep], "length": length[keep],
+             "midi": midi[keep].astype(np.int64), "velocity": vel[keep]}
     inside = (beats >= 0) & (beats < duration)
     first_bar = int(offset // bar)
     last_bar = int((offset + duration) // bar)
     return Score(genre=g.name, tempo=a["tempo"], time_signature=m, key=key, mode=mode,
                  loudness=a["loudness"], duration=float(duration),
                  beat_times=beats[inside], beat_in_bar=(np.arange(n_bars * m) % m)[inside],
-                 chords=bar_chords[first_bar:last_bar + 1], notes=notes.reset_index(drop=True),
+                 chords=bar_chords[first_bar:last_bar + 1], notes=notes,
                  acousticness=a["acousticness"], energy=energy, instrumentalness=a["instrumentalness"],
                  style=style, seed=int(seed))
 
@@ -565,20 +572,27 @@ def _render_line(n: int, sr: int, onset, length, velocity, midi, table, envelope
     increment = np.round(_midi_to_hz(midi) * (_TABLE_SIZE * 65536 / sr)).astype(np.int64)
     release = np.maximum(1.0 - np.arange(int(_RELEASE * sr) + 1) / (_RELEASE * sr), 0.0).astype(np.float32)
     y = np.zeros(n, dtype=np.float32)
+    # the phase, its table index and the wave are computed in place, in buffers as long as the longest note
+    phase = np.empty(min(n, envelope.size), dtype=np.int64)
+    wave = np.empty(phase.size, dtype=np.float32)
     for j in range(len(start)):
         lo, hi = max(start[j], 0), min(stop[j], start[j] + envelope.size)
         if hi <= lo:
             continue
-        k = np.arange(lo - start[j], hi - start[j])  # samples since the onset
-        wave = table[((increment[j, 0] * k) >> 16) & (_TABLE_SIZE - 1)]
+        k0, m = lo - start[j], hi - lo  # samples since the onset at lo; samples played
+        k = np.arange(k0, k0 + m)
+        p, w = phase[:m], wave[:m]
+        np.take(table, np.bitwise_and(np.right_shift(np.multiply(increment[j, 0], k, out=p), 16, out=p),
+                                      _TABLE_SIZE - 1, out=p), out=w)
         for tone in range(1, midi.shape[1]):
-            wave += table[((increment[j, tone] * k) >> 16) & (_TABLE_SIZE - 1)]
-        gain = velocity[j] * envelope[k[0]: k[-1] + 1]
-        past = k[-1] - int(round(length[j] * sr))  # samples past the note's end at the segment's end
+            np.bitwise_and(np.right_shift(np.multiply(increment[j, tone], k, out=p), 16, out=p), _TABLE_SIZE - 1, out=p)
+            w += table[p]
+        gain = velocity[j] * envelope[k0: k0 + m]
+        past = k0 + m - 1 - int(round(length[j] * sr))  # samples past the note's end at the segment's end
         if past > 0:  # release: the tail of the segment fades out linearly
-            tail = min(past, gain.size)
+            tail = min(past, m)
             gain[-tail:] *= release[np.minimum(np.arange(past - tail + 1, past + 1), release.size - 1)]
-        y[lo:hi] = gain * wave
+        np.multiply(gain, w, out=y[lo:hi], casting="same_kind")
     return y
 
 
@@ -619,16 +633,28 @@ def _render_voice(n: int, sr: int, onset, length, velocity, midi, seed: int) -> 
         lo, hi = max(start[j], 0), min(stop[j] + release, n)
         if hi <= lo:
             continue
-        t = np.arange(lo - start[j], hi - start[j], dtype=np.float32) / np.float32(sr)  # seconds since the onset
+        # in place, one buffer after another (the same float32 arithmetic as written out)
+        t = np.arange(lo - start[j], hi - start[j], dtype=np.float32)
+        t /= np.float32(sr)  # seconds since the onset
         f0 = np.float32(_midi_to_hz(midi[j]))
-        depth = np.float32(0.011) * np.minimum(t / np.float32(0.2), np.float32(1.0))  # the vibrato sets in over 0.2 s
-        cycles = f0 * (t - depth * wobble[lo:hi])
-        wave = _voice_table(int(midi[j]), int(vowels[j]), sr)[(cycles * _TABLE_SIZE).astype(np.int64)
-                                                             & (_TABLE_SIZE - 1)]
+        cycles = np.divide(t, np.float32(0.2))
+        np.minimum(cycles, np.float32(1.0), out=cycles)
+        cycles *= np.float32(0.011)  # the vibrato's depth sets in over 0.2 s
+        cycles *= wobble[lo:hi]
+        np.subtract(t, cycles, out=cycles)
+        cycles *= f0
+        cycles *= _TABLE_SIZE
+        index = cycles.astype(np.int64)
+        index &= _TABLE_SIZE - 1
+        wave = _voice_table(int(midi[j]), int(vowels[j]), sr)[index]
         gain = velocity[j] * envelope[lo - start[j]: hi - start[j]]
         end = min(length[j], (stop[j] - start[j]) / sr)  # sung until its length is over or the next note
-        gain = gain * np.clip(np.float32(1.0) - (t - np.float32(end)) / np.float32(0.06), 0.0, 1.0)
-        y[lo:hi] += gain * wave
+        t -= np.float32(end)  # the fade-out over 0.06 s after the end
+        t /= np.float32(0.06)
+        np.subtract(np.float32(1.0), t, out=t)
+        gain *= np.clip(t, 0.0, 1.0, out=t)
+        gain *= wave
+        y[lo:hi] += gain
     return y
 
 
@@ -678,9 +704,8 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
     """
     n = int(round(score.duration * sr))
     y = np.zeros(n, dtype=np.float32)
-    voice = score.notes["voice"].to_numpy()
-    onset, length = score.notes["onset"].to_numpy(), score.notes["length"].to_numpy()
-    midi, velocity = score.notes["midi"].to_numpy(), score.notes["velocity"].to_numpy()
+    voice, onset, length, midi, velocity = (np.asarray(score.notes[column])  # a DataFrame or a dict of arrays
+                                            for column in ("voice", "onset", "length", "midi", "velocity"))
     real = score.style == "real"
     rng = np.random.default_rng([score.seed & 0xFFFFFFFF, 5])
     levels = dict(_LEVELS)
@@ -730,7 +755,7 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
         snr = float(rng.uniform(28.0, 50.0))  # dB: tape hiss to a clean studio
         hiss = _hiss(sr)
         start = int(rng.integers(0, hiss.size))
-        noise = np.roll(hiss, -start)[:n] if n <= hiss.size else np.resize(np.roll(hiss, -start), n)
+        noise = hiss[start: start + n] if start + n <= hiss.size else np.take(hiss, np.arange(start, start + n), mode="wrap")
         y += noise * np.float32(rms * 10 ** (-snr / 20))
     return y
 
@@ -820,7 +845,7 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
     sr = int(sr)
     if sr < 8000:
         raise ValueError(f"sr must be at least 8000 Hz, got {sr!r}")
-    score = compose(track, duration=duration, seed=seed, style=style, **attributes)
+    score = _write_score(track, duration, seed, style, attributes)
     return _to_pcm16_grid(master(_play(score, _GENRE[score.genre], sr), score.loudness, sr))
 
 
