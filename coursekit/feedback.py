@@ -381,13 +381,69 @@ def _strength(listens: pd.DataFrame, weights: dict) -> pd.Series:
     return r
 
 
+def _sparse_strength(listens: pd.DataFrame, weights: dict, users: IdMap, tracks: IdMap) -> tuple[sp.csr_matrix, dict]:
+    """r_ui of a checked table as users × tracks CSR, summed by sparse aggregation; and the merge report.
+
+    The linear signals are summed over duplicate rows and weeks at once
+    (``coo → csr`` sums repeated (row, column) pairs); ``saved`` is a flag per
+    (user, track, week), so it is summed in a users × (tracks · weeks) matrix,
+    clipped at 1 and then folded over the weeks. No table of the listens' size is
+    grouped or sorted: the peak is a few arrays of one number per listen.
+    Same values as :func:`validate_listens` followed by :func:`interaction_strength`.
+    """
+    n_users, n_tracks = len(users), len(tracks)
+    rows = users.index(listens["user_id"].to_numpy(np.int64))
+    cols = tracks.index(listens["track_id"].to_numpy(np.int64))
+    week_codes, week = np.unique(listens["week"].to_numpy(np.int64), return_inverse=True)
+    n_weeks = len(week_codes)
+    index = np.int32 if max(n_users, n_tracks * n_weeks) < 2**31 else np.int64
+    rows, cols, week = rows.astype(index), cols.astype(index), week.astype(index)
+    with np.errstate(over="ignore", invalid="ignore"):
+        linear = np.zeros(len(listens))
+        for col, w in weights.items():
+            if col != "saved" and w:
+                linear += w * listens[col].to_numpy(dtype=float)
+        # a matrix of ones by (user, track · weeks + week): its stored entries are the merged rows
+        by_week_cols = cols * n_weeks + week
+        by_week = sp.coo_matrix((np.ones(len(listens), np.float32), (rows, by_week_cols)),
+                                shape=(n_users, n_tracks * n_weeks)).tocsr()
+        rows_out = by_week.nnz
+        del by_week
+        # sums duplicates and keeps a pair whose sum is 0 (stored as an explicit zero), so it can be counted
+        pairs = sp.coo_matrix((linear, (rows, cols)), shape=(n_users, n_tracks)).tocsr()
+        observed = pairs.nnz
+        del linear, cols
+        if weights.get("saved"):
+            saved = sp.coo_matrix((listens["saved"].to_numpy(dtype=float), (rows, by_week_cols)),
+                                  shape=(n_users, n_tracks * n_weeks)).tocsr()
+            del by_week_cols
+            np.minimum(saved.data, 1.0, out=saved.data)   # a save is a flag: saving twice in a week is one save
+            saved = saved.tocoo()
+            saved_pairs = sp.coo_matrix((weights["saved"] * saved.data, (saved.row, saved.col // n_weeks)),
+                                        shape=(n_users, n_tracks)).tocsr()
+            del saved
+            pairs = pairs + saved_pairs
+
+    def pair(k):
+        return users.id(int(np.searchsorted(pairs.indptr, k, side="right") - 1)), tracks.id(pairs.indices[k])
+
+    _check_finite(pairs.data, "the interaction strength r_ui", pair)
+    strength = pairs
+    strength.eliminate_zeros()  # all-zero signals (e.g. weight 0) are not evidence
+    strength.sort_indices()
+    report = {"rows_in": len(listens), "duplicate_rows_merged": len(listens) - rows_out, "rows_out": rows_out,
+              "pairs_observed": observed}
+    return strength, report
+
+
 def _check_finite(values: np.ndarray, what: str, pairs=None, *,
                   fix: str = "counts that large (near 1e308) are not listening counts; check the signal columns "
                              "or scale them down") -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         first = int(np.argmax(bad))
-        where = f" (e.g. user {pairs[first][0]}, track {pairs[first][1]})" if pairs is not None else ""
+        pair = None if pairs is None else pairs(first) if callable(pairs) else pairs[first]
+        where = f" (e.g. user {pair[0]}, track {pair[1]})" if pair is not None else ""
         raise ValueError(f"{what} overflows to infinity for {int(bad.sum())} pair(s){where}: {fix}")
 
 
@@ -500,15 +556,10 @@ def build_feedback(listens: pd.DataFrame, *, users=None, tracks=None, weights: d
     epsilon = _check_positive(epsilon, "epsilon")   # checked for both forms (the linear one ignores it)
     users = None if users is None else _id_array(users, "users")
     tracks = None if tracks is None else _id_array(tracks, "tracks")
-    clean, report = validate_listens(listens, users=users, tracks=tracks, signals=tuple(weights))
-    r = _strength(clean, weights)
-    user_map = IdMap(np.sort(clean["user_id"].unique()) if users is None else users, "user_id")
-    track_map = IdMap(np.sort(clean["track_id"].unique()) if tracks is None else tracks, "track_id")
-    rows = user_map.index(r.index.get_level_values(0).to_numpy())
-    cols = track_map.index(r.index.get_level_values(1).to_numpy())
-    strength = sp.csr_matrix((r.to_numpy(), (rows, cols)), shape=(len(user_map), len(track_map)))
-    strength.eliminate_zeros()  # all-zero signals (e.g. weight 0) are not evidence
-    strength.sort_indices()
+    check_listens(listens, users=users, tracks=tracks, signals=tuple(weights))
+    user_map = IdMap(np.unique(listens["user_id"].to_numpy(np.int64)) if users is None else users, "user_id")
+    track_map = IdMap(np.unique(listens["track_id"].to_numpy(np.int64)) if tracks is None else tracks, "track_id")
+    strength, report = _sparse_strength(listens, weights, user_map, track_map)
     preference = strength.copy()
     preference.data = np.ones_like(preference.data)
     confidence = strength.copy()
@@ -517,7 +568,7 @@ def build_feedback(listens: pd.DataFrame, *, users=None, tracks=None, weights: d
     scaled.data = np.log1p(strength.data / epsilon) if scale == "log" else strength.data.copy()
     report.update({
         "pairs": int(strength.nnz),
-        "pairs_without_evidence": int(len(r) - strength.nnz),
+        "pairs_without_evidence": int(report.pop("pairs_observed") - strength.nnz),
         "users_without_listens": int((strength.getnnz(axis=1) == 0).sum()),
         "tracks_without_listens": int((strength.getnnz(axis=0) == 0).sum()),
     })
