@@ -52,9 +52,10 @@ every 10 s and summarised per step (our own processes count about 1 each).
     python benchmarks/mixtape_large.py --size small --users 2000          # a quick dry run
     python benchmarks/mixtape_large.py ... --save-model /tmp/dw           # then --load-model /tmp/dw skips the fit
 
-``--save-model`` writes the model's :meth:`~coursekit.mixtape.DiscoverWeekly.state`
-(arrays in an .npz read without pickle, and JSON); ``--load-model`` rebuilds it
-with :meth:`~coursekit.mixtape.DiscoverWeekly.from_state` and the world.
+``--save-model`` writes the model with :func:`coursekit.batch.save_model` (the
+model cache's format: an .npz read without pickle and JSON, sha256-checked) and
+the fit's figures; ``--load-model`` rebuilds it on the world
+(:func:`coursekit.batch.load_model`). ``benchmarks/scaling.py`` reads the same folder.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 import coursekit.mixtape as mixtape
-from coursekit.batch import candidate_mixtapes, read_mixtapes, write_mixtapes
+from coursekit.batch import candidate_mixtapes, load_model, read_mixtapes, save_model, write_mixtapes
 from coursekit.datasets import load_world
 from coursekit.feedback import build_feedback
 from coursekit.mixtape import DiscoverWeekly
@@ -322,22 +323,15 @@ def _cpu_with_children_s() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def save_model(model, folder: str, extra: dict) -> None:
-    """The model's state (an .npz without objects, and JSON) and ``extra`` results, in ``folder``."""
-    arrays, meta = model.state()
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / "arrays.npz", **arrays)
-    (out / "meta.json").write_text(json.dumps({"meta": meta, "extra": extra}, default=_json_default))
+def save_fitted(model, folder: str, extra: dict) -> None:
+    """The model (:func:`coursekit.batch.save_model`: sha256-checked, no pickle) and ``extra`` results (JSON)."""
+    save_model(model, folder)
+    (Path(folder) / "benchmark.json").write_text(json.dumps(extra, default=_json_default))
 
 
-def load_model(folder: str, world):
-    """:func:`save_model`'s model rebuilt on ``world`` (no pickle: ``allow_pickle=False``)."""
-    folder = Path(folder)
-    with np.load(folder / "arrays.npz", allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    saved = json.loads((folder / "meta.json").read_text())
-    return DiscoverWeekly.from_state(world, arrays, saved["meta"]), saved["extra"]
+def load_fitted(folder: str, world):
+    """:func:`save_fitted`'s model rebuilt on ``world`` and its results."""
+    return load_model(folder, world), json.loads((Path(folder) / "benchmark.json").read_text())
 
 
 def top_n_every_user(model, N: int = 30, *, chunk: int = 100_000, threads: int = 0):
@@ -478,7 +472,7 @@ def main(argv=None) -> int:
     blend_pairs: dict = {}
     if args.load_model:
         with Step(fit_rows, f"load the fitted model ({args.load_model})", monitor):
-            model, saved = load_model(args.load_model, world)
+            model, saved = load_fitted(args.load_model, world)
         fit_table, blend_pairs, fit_peak = pd.DataFrame(saved["fit"]), saved["blend_pairs"], saved["fit peak MB"]
     else:
         stretches: list = []
@@ -501,7 +495,7 @@ def main(argv=None) -> int:
                                          "also in the stretch": "", "load": monitor.summary(fit_start, time.perf_counter())}
         if args.save_model:
             with Step(fit_rows, f"save the fitted model ({args.save_model})", monitor):
-                save_model(model, args.save_model, {"fit": fit_table.to_dict("records"),
+                save_fitted(model, args.save_model, {"fit": fit_table.to_dict("records"),
                                                     "blend_pairs": blend_pairs, "fit peak MB": fit_peak})
     gc.collect()
     held = _rss_mb()

@@ -31,7 +31,7 @@ from .blend import candidate_pool
 from .mixtape import listening_order, select
 from .signals import signals
 
-__all__ = ["candidate_mixtapes", "write_mixtapes", "read_mixtapes", "MANIFEST"]
+__all__ = ["candidate_mixtapes", "write_mixtapes", "read_mixtapes", "save_model", "load_model", "MANIFEST"]
 
 #: The manifest's file name in the output folder.
 MANIFEST = "mixtapes.json"
@@ -337,3 +337,44 @@ def read_mixtapes(out_dir) -> dict:
              "tracks": np.empty((0, n), np.int64), "track_id": np.empty((0, n), np.int64)}
     arrays = {k: np.concatenate([p[k] for p in parts]) if parts else v for k, v in empty.items()}
     return {**arrays, "complete": not missing, "missing": missing}
+
+
+def save_model(model, folder) -> Path:
+    """Store a fitted DiscoverWeekly in ``folder`` for other processes (Spark workers, a later run).
+
+    The model cache's format (:mod:`coursekit.modelcache`): arrays in an
+    ``.npz`` without Python objects and a JSON state, sha256-checked, written
+    to a temporary folder and renamed. Read it with :func:`load_model`.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a fitted DiscoverWeekly.
+    """
+    from .modelcache import _store
+
+    _check_fitted(model)
+    _store(model, Path(folder))
+    return Path(folder)
+
+
+def load_model(folder, world):
+    """The DiscoverWeekly :func:`save_model` stored in ``folder``, rebuilt on ``world`` (nothing is unpickled).
+
+    Raises
+    ------
+    ValueError
+        If the folder is missing, its files do not match their sha256 or do
+        not fit ``world``.
+    """
+    import warnings
+
+    from .modelcache import _load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = _load(Path(folder), world, lambda message: None)
+    if model is None:
+        why = "; ".join(str(w.message) for w in caught) or "no such folder"
+        raise ValueError(f"cannot load a model from {folder}: {why}. Write it with save_model(model, folder)")
+    return model

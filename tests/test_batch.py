@@ -111,3 +111,14 @@ def test_bad_arguments_are_named(model, tmp_path, kwargs, message):
 def test_read_without_a_manifest_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="write the mixtapes first"):
         read_mixtapes(tmp_path)
+
+
+def test_a_saved_model_writes_the_same_mixtapes(model, tmp_path):
+    from coursekit.batch import load_model, save_model
+
+    save_model(model, tmp_path / "dw")
+    again = load_model(tmp_path / "dw", model.world_)
+    users = np.arange(60)
+    np.testing.assert_array_equal(candidate_mixtapes(again, users), model.recommend(users))
+    with pytest.raises(ValueError, match="cannot load a model from"):
+        load_model(tmp_path / "nothing", model.world_)
