@@ -556,23 +556,42 @@ def main(argv=None) -> int:
     print(f"\n... mixtapes for {label} into {out_dir}, {args.jobs} processes, shards of {args.shard_size:,}, "
           f"batches of {args.batch_size}", flush=True)
     rows: list = []
+    def users_on_disk() -> int:
+        try:
+            return len(read_mixtapes(out_dir)["users"])
+        except FileNotFoundError:
+            return 0
+
+    before = users_on_disk()
     tree = TreePSS()
     cpu0 = _cpu_with_children_s()
+    interrupted = False
     with Step(rows, f"write_mixtapes for {label}", monitor) as st:
-        info_w = write_mixtapes(model, users, out_dir, n_jobs=args.jobs, shard_size=args.shard_size,
-                                batch_size=args.batch_size, progress=True)
+        try:
+            write_mixtapes(model, users, out_dir, n_jobs=args.jobs, shard_size=args.shard_size,
+                           batch_size=args.batch_size, progress=True)
+        except KeyboardInterrupt:   # stopped (SIGINT): the finished shards stay; report what was measured
+            interrupted = True
+            print("\n    interrupted: the finished shards are kept; a rerun resumes", flush=True)
     r = st.row
-    r.update({"users": len(users), "jobs": args.jobs, "shards written": info_w["shards_written"],
-              "shards skipped (resumed)": info_w["shards_skipped"],
+    written = users_on_disk() - before
+    r.update({"users": len(users), "jobs": args.jobs, "users written now": written, "users found done": before,
+              "interrupted": interrupted,
               "cpu s (all processes)": _cpu_with_children_s() - cpu0, "tree PSS peak MB": tree.stop()})
-    done_share = info_w["shards_written"] / max(1, len(info_w["shards"]))
-    r["ms / user (wall)"] = 1000 * r["seconds"] / max(1, done_share * len(users))
-    extrapolated = r["seconds"] / max(done_share, 1e-9) * n_users / len(users)
-    what = "measured" if len(users) == n_users and info_w["shards_skipped"] == 0 else \
-        f"EXTRAPOLATED from {label}" + (f" ({info_w['shards_skipped']} shards resumed)" if info_w["shards_skipped"] else "")
+    r["ms / user (wall)"] = 1000 * r["seconds"] / max(1, written)
+    extrapolated = r["seconds"] / max(written, 1) * n_users
+    complete = before + written == len(users)
+    if len(users) == n_users and before == 0 and complete:
+        what = "measured"
+    elif len(users) == n_users:
+        what = (f"EXTRAPOLATED from the {written:,} listeners written in this run"
+                + (f" ({before:,} were done by an earlier run)" if before else "")
+                + ("" if complete else f"; {before + written:,} of {n_users:,} are on disk"))
+    else:
+        what = f"EXTRAPOLATED from {label}"
     r[f"all {n_users:,} listeners s"] = extrapolated
     figures["mixtapes for every listener s"] = extrapolated
-    mix_table = pd.DataFrame(rows)[["step", "users", "jobs", "shards written", "shards skipped (resumed)", "seconds",
+    mix_table = pd.DataFrame(rows)[["step", "users", "jobs", "users written now", "users found done", "seconds",
                                     "cpu s (all processes)", "ms / user (wall)", "peak MB", "tree PSS peak MB",
                                     f"all {n_users:,} listeners s", "load"]]
     print(f"\n4. Mixtapes ({model.n} songs each), {args.jobs} processes\n")

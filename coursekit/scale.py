@@ -236,11 +236,12 @@ def spark_session(
         .config("spark.local.dir", str(folder / "local"))
         .config("spark.sql.warehouse.dir", str(folder / "warehouse"))
         .config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
-        # Python workers (mapInPandas, RDD functions) run this interpreter, with coursekit and its packages
-        .config("spark.pyspark.python", os.environ.get("PYSPARK_PYTHON", sys.executable))
     )
     for key, value in (config or {}).items():
         builder = builder.config(key, str(value))
+    # Python workers (mapInPandas, RDD functions) run this interpreter, with coursekit and its packages;
+    # pyspark reads the variable when the context starts
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     log = folder / "spark.log"
     try:
         with _output_to(log), warnings.catch_warnings():
