@@ -263,7 +263,8 @@ def _tree_cpu_s() -> float:
     return total
 
 
-def mixtape_comparison(model_dir: str, world_path: str | None, n_users: int, jobs: int, cache: Path) -> dict:
+def mixtape_comparison(model_dir: str, world_path: str | None, n_users: int, jobs: int, cache: Path,
+                       pipeline: Path) -> dict:
     """The same mixtapes on one machine and on Spark local mode, each in a fresh process, in this run."""
     from coursekit.batch import load_model  # noqa: F401  (fail early without coursekit.batch)
 
@@ -284,7 +285,7 @@ def mixtape_comparison(model_dir: str, world_path: str | None, n_users: int, job
     ok = all("picks_sha256" in out[e] for e in ("local", "spark"))
     out["identical"] = ok and out["local"]["picks_sha256"] == out["spark"]["picks_sha256"]
     out["load_after"] = list(os.getloadavg())
-    out["pipeline"] = pipeline_summary(RESULTS / "mixtape_large.json")
+    out["pipeline"] = pipeline_summary(pipeline)
     return out
 
 
@@ -304,15 +305,15 @@ def pipeline_summary(path: Path) -> dict | None:
     if total:
         steps.append({"step": "DiscoverWeekly.fit (no audio CNN)", "wall s": total["stretch s"],
                       "cpu s": total["cpu s"], "peak MB": total["peak MB"]})
-    for row in r.get("top-30", []):
+    for row in r.get("top-30") or []:
         steps.append({"step": "top-30 by CF, every listener", "wall s": row["seconds"], "cpu s": row["cpu s"],
                       "peak MB": row["peak MB"]})
     mix = r.get("mixtapes")
     if mix:
-        steps.append({"step": f"mixtapes, {mix['users']:,} listeners ({mix['all listeners seconds is']})",
+        steps.append({"step": f"mixtapes, {mix['users']:,} listeners ({mix.get('all listeners seconds is', '')})",
                       "wall s": mix["seconds"], "cpu s": mix.get("cpu s (all processes)", mix.get("cpu s")),
                       "peak MB": mix.get("tree PSS peak MB", mix.get("peak MB"))})
-    return {"source": "benchmarks/results/mixtape_large.json", "users": r["world"]["users"],
+    return {"source": f"benchmarks/results/{path.name}", "users": r["world"]["users"],
             "tracks": r["world"]["tracks"], "listens": r["world"]["listens"], "started": r.get("started"),
             "load average": [r.get("load average before"), r.get("load average after")], "steps": steps}
 
@@ -496,6 +497,8 @@ def main(argv=None) -> int:
                              "without it the mixtape comparison is skipped")
     parser.add_argument("--mixtape-users", type=int, default=50_000, help="listeners for the mixtape comparison")
     parser.add_argument("--mixtape-jobs", type=int, default=2, help="processes / Spark cores for the mixtapes")
+    parser.add_argument("--pipeline-results", type=Path, default=RESULTS / "mixtape_large.json",
+                        help="benchmarks/mixtape_large.py's results: the whole pipeline on one machine")
     parser.add_argument("--only-mixtapes", action="store_true",
                         help="run only the mixtape comparison and update it in the saved results")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -523,7 +526,7 @@ def main(argv=None) -> int:
             parser.error("--only-mixtapes needs --mixtape-model (a folder from mixtape_large.py --save-model)")
         results = json.loads(json_out.read_text()) if json_out.exists() else {"machine": machine(), "runs": []}
         results["mixtapes"] = mixtape_comparison(args.mixtape_model, args.world_path, args.mixtape_users,
-                                                 args.mixtape_jobs, cache)
+                                                 args.mixtape_jobs, cache, args.pipeline_results)
         results["mixtapes"]["machine"] = machine()
         results["mixtapes"]["command"] = " ".join(["python", "benchmarks/scaling.py", *sys.argv[1:]])
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -567,7 +570,7 @@ def main(argv=None) -> int:
                                        iterations=8)
     if args.mixtape_model:
         results["mixtapes"] = mixtape_comparison(args.mixtape_model, args.world_path, args.mixtape_users,
-                                                 args.mixtape_jobs, cache)
+                                                 args.mixtape_jobs, cache, args.pipeline_results)
     results["load_after"] = [round(x, 2) for x in os.getloadavg()]
     results["total_s"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
