@@ -1,59 +1,61 @@
-"""Discover Weekly on the ``large`` world: training, then mixtapes in chunks, with time and memory.
+"""Discover Weekly on the ``large`` world end to end: feedback, training, top-30, every mixtape; time and memory.
 
-Issue 6, item 3 ("batch generation") for the 1,000,000-user × 100,000-track
-world. Prints four tables and saves them, with the machine and its load, to
-``benchmarks/results/mixtape_large.json``:
+Issue 18, item 3, on the 1,000,000-listener × 100,000-track world. Prints
+these tables and saves them, with the machine and its load, to
+``benchmarks/results/mixtape_large.json``, each next to issue 18's figure
+for the code before (``TODAY``) and its target:
 
+0. **feedback matrices** — :func:`coursekit.feedback.build_feedback` on all
+   29 M listen rows (sparse aggregation: ``coo → csr`` sums the duplicates, no
+   pandas group-by): wall, CPU, peak memory and the memory added above the
+   world already held;
 1. **load and training** — loading the world, then ``DiscoverWeekly.fit``
    (``engine="implicit"``, no audio CNN) cut at each of its steps: the step's
    own seconds (``model.timings_``), and the wall time, CPU time and peak memory
    of the whole stretch until the next step starts (which also holds the
    untimed work: building the feedback matrices, the profiles);
-2. **batch size** — ``recommend()`` for ``--trial-users`` users at each of
-   ``--batch-sizes``: ms per user, the peak of NumPy's buffers while writing two
-   batches (tracemalloc: what a batch really needs) and the peak resident set
-   above what the process held before (0 when the batch fits in memory the
-   process already holds); the fastest batch size whose buffers stay under
-   ``--max-batch-mb`` is used next;
-3. **mixtapes** — ``recommend(users, batch_size=..., progress=True)`` (tqdm
-   bar on stderr) for ``--users`` randomly drawn users (or ``all``): ms per
-   user, users/s, peak memory, and the time for all users *extrapolated* from
-   the sample (the per-user cost does not depend on which users: every user is
-   scored against every track);
-4. **rules** — on the mixtapes just written: 30 distinct, unheard, released
-   songs, at most 2 per artist, and the reserved new release present whenever
-   the user has an unheard one.
+2. **top-30 for every listener** — collaborative filtering alone, with
+   implicit's batched top-k (``implicit.cpu.topk.topk``, the routine behind
+   its ``recommend``; played tracks filtered), all cores;
+3. **candidate scoring against full scoring** — ``DiscoverWeekly.recommend``
+   (every track scored) and :func:`coursekit.batch.candidate_mixtapes` (only
+   the batch's candidate pools) for the same ``--trial-users`` users in the
+   same run: ms per user, their ratio, and whether the mixtapes are identical;
+4. **mixtapes** — :func:`coursekit.batch.write_mixtapes` for ``--users``
+   (``all`` or a random sample) into ``--mixtapes-dir`` in ``--jobs``
+   processes (resumable .npz shards, tqdm bar on stderr): wall, CPU (all
+   processes), peak memory of the process tree (summed PSS, sampled every 2 s);
+   when a sample, the time for every user is extrapolated and labelled so;
+5. **rules** — on the mixtapes written: 30 distinct, unheard, released songs,
+   at most 2 per artist, and the reserved new release present whenever the
+   user has an unheard one.
 
 What is left out, and why:
 
 * the audio CNN of chapter 04 (``audio_fn=None``: the audio signal is 0, the
-  "sound" closeness still speaks): computing its inputs and training it over
-  100,000 tracks is far outside the time budget of this benchmark;
+  "sound" closeness still speaks): rendering 100,000 clips, their mel
+  spectrograms and training the CNN on them would take hours on 2 cores and
+  does not fit the 4 GB the fit may use; the blend learns without it;
 * the blend learns from the library's sample of validation users
   (``DiscoverWeekly(blend_users=...)``, ``--blend-users``), not from all of
   the large world's ~730,000. The script wraps
   ``training_pairs`` (from :mod:`coursekit.blend`) in ``coursekit.mixtape`` while fitting, only to measure it, and
-  reports the cost of the sample and the cost extrapolated to every user
-  (``--blend-users all`` would need ~2 h, ~12 GB for the pairs and ~17 GB
-  more for the blend's design matrix: see the JSON's ``blend_pairs``).
-
-Mixtapes are written with ``--blas-threads`` (1) BLAS thread: the scoring is
-NumPy elementwise work on one core, and a second OpenBLAS thread only spins
-(same wall time, twice the CPU time).
+  reports the cost of the sample and the cost extrapolated to every user.
 
 Peak memory is the process's resident-set high-water mark (Linux ``VmHWM``),
 reset before each step. The machine may be shared: the load average is sampled
-every 10 s and summarised per step (our own process counts about 1).
+every 10 s and summarised per step (our own processes count about 1 each).
 
-    python benchmarks/mixtape_large.py --world-path /tmp/ckdata/large                  # 50,000 users
-    python benchmarks/mixtape_large.py --world-path /tmp/ckdata/large --users all      # every user (hours)
-    python benchmarks/mixtape_large.py --world-path /tmp/ckdata/large --users 2000 --trial-users 256 --out /tmp/try.json
-    python benchmarks/mixtape_large.py --size small --users 2000                         # a quick dry run
-    python benchmarks/mixtape_large.py ... --save-model /tmp/dw.pkl   # then --load-model /tmp/dw.pkl skips the fit
+    python benchmarks/mixtape_large.py                                    # 50,000 users
+    python benchmarks/mixtape_large.py --users all --jobs 2               # every listener (about 30 min)
+    python benchmarks/mixtape_large.py --users 2000 --trial-users 256 --out /tmp/try.json
+    python benchmarks/mixtape_large.py --size small --users 2000          # a quick dry run
+    python benchmarks/mixtape_large.py ... --save-model /tmp/dw           # then --load-model /tmp/dw skips the fit
 
-(After ``--load-model`` the ms per user can differ by tens of percent from a
-run that fitted: the allocator's state differs, and with it how many fresh,
-page-faulted buffers each batch gets. The saved results come from a full run.)
+``--save-model`` writes the model with :func:`coursekit.batch.save_model` (the
+model cache's format: an .npz read without pickle and JSON, sha256-checked) and
+the fit's figures; ``--load-model`` rebuilds it on the world
+(:func:`coursekit.batch.load_model`). ``benchmarks/scaling.py`` reads the same folder.
 """
 
 from __future__ import annotations
@@ -63,7 +65,6 @@ import contextlib
 import gc
 import json
 import os
-import pickle
 import platform
 import sys
 import threading
@@ -76,13 +77,24 @@ import pandas as pd
 import scipy.sparse as sp
 
 import coursekit.mixtape as mixtape
+from coursekit.batch import candidate_mixtapes, load_model, read_mixtapes, save_model, write_mixtapes
 from coursekit.datasets import load_world
+from coursekit.feedback import build_feedback
 from coursekit.mixtape import DiscoverWeekly
 from coursekit.signals import SIGNALS
 
 from _memory import _peak_mb, _peak_reset, _status_mb  # noqa: E402  (shared with the other benchmarks)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "mixtape_large.json"
+#: Issue 18's figures for the code before it (2 cores, benchmarks/results/mixtape_large.json of 2026-11-27 and the
+#: issue's own measurements) and its targets: (today, target, unit).
+TODAY = {
+    "feedback matrices s": (103.0, None, "s"), "feedback matrices peak MB": (8300.0, 3000.0, "MB"),
+    "fit peak MB": (10833.0, 4000.0, "MB"), "fit s": (390.0, None, "s"),
+    "top-30 for every listener s": (3881.0, 600.0, "s"),
+    "mixtapes ms per user (one core)": (6.26, None, "ms"),
+    "mixtapes for every listener s": (6262.0, 1800.0, "s (today extrapolated)"),
+}
 #: What each stretch of ``fit`` holds besides its own step (see DiscoverWeekly.fit).
 ALSO_IN_STRETCH = {
     "(before the first step)": "",
@@ -228,20 +240,6 @@ def blas(threads: int | None):
     return threadpool_limits(threads, "blas") if threads else contextlib.nullcontext()
 
 
-def traced_batch_mb(model, users: np.ndarray, batch_size: int, threads: int | None) -> float:
-    """Peak of NumPy's buffers (tracemalloc) while ``recommend`` writes ``users`` in batches, MB."""
-    import tracemalloc
-
-    gc.collect()
-    tracemalloc.start()
-    try:
-        with blas(threads):
-            model.recommend(users, batch_size=batch_size)
-        return tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
-
-
 def new_releases(model) -> np.ndarray:
     """The tracks ``recommend`` reserves a slot for (as in DiscoverWeekly.recommend)."""
     p = model.profile_
@@ -286,6 +284,82 @@ def check_rules(model, users: np.ndarray, picks: np.ndarray) -> dict:
         "distinct artists per mixtape (mean)": float(((a[:, 1:] != a[:, :-1]) & (a[:, 1:] >= 0)).sum(axis=1).mean()
                                                      + (a[:, 0] >= 0).mean()) if len(users) else 0.0,
     }
+
+
+class TreePSS:
+    """Peak of the summed PSS of this process and its children (forked workers share pages: PSS counts them once)."""
+
+    def __init__(self, every: float = 2.0):
+        import psutil
+
+        self.peak_mb, self._stop = 0.0, threading.Event()
+        self._me = psutil.Process()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> float:
+        total = 0.0
+        for proc in [self._me, *self._me.children(recursive=True)]:
+            try:
+                total += proc.memory_full_info().pss / 2**20
+            except Exception:   # a worker that just ended
+                pass
+        return total
+
+    def _run(self, every):
+        while True:
+            self.peak_mb = max(self.peak_mb, self._sample())
+            if self._stop.wait(every):
+                return
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+
+def _cpu_with_children_s() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def save_fitted(model, folder: str, extra: dict) -> None:
+    """The model (:func:`coursekit.batch.save_model`: sha256-checked, no pickle) and ``extra`` results (JSON)."""
+    save_model(model, folder)
+    (Path(folder) / "benchmark.json").write_text(json.dumps(extra, default=_json_default))
+
+
+def load_fitted(folder: str, world):
+    """:func:`save_fitted`'s model rebuilt on ``world`` and its results."""
+    return load_model(folder, world), json.loads((Path(folder) / "benchmark.json").read_text())
+
+
+def top_n_every_user(model, N: int = 30, *, chunk: int = 100_000, threads: int = 0):
+    """Every user's top-N by CF alone, played tracks filtered: implicit's batched top-k, ``chunk`` users a call."""
+    from implicit.cpu.topk import topk
+
+    X = np.ascontiguousarray(model.cf_.user_factors_, dtype=np.float32)
+    Y = np.ascontiguousarray(model.cf_.item_factors_, dtype=np.float32)
+    if np.any(model.cf_.item_biases_) or np.any(model.cf_.user_biases_):
+        raise ValueError("top_n_every_user needs a model without biases (engine='implicit')")
+    played = model.train_.preference
+    ids = np.empty((X.shape[0], N), dtype=np.int32)
+    for start in range(0, X.shape[0], chunk):
+        stop = min(start + chunk, X.shape[0])
+        ids[start:stop], _ = topk(Y, X[start:stop], N, filter_query_items=played[start:stop], num_threads=threads)
+    return ids
+
+
+def compare_to_today(rows: dict) -> pd.DataFrame:
+    """Each measured figure next to issue 18's figure for the code before it and the target."""
+    table = []
+    for key, value in rows.items():
+        today, target, unit = TODAY[key]
+        table.append({"figure": key, "today": today, "target": target if target is not None else "",
+                      "new": value, "new / today": value / today,
+                      "meets target": "" if target is None else ("yes" if value <= target else "NO"),
+                      "unit": unit})
+    return pd.DataFrame(table)
 
 
 def _parse_users(value: str):
@@ -342,24 +416,25 @@ def main(argv=None) -> int:
     parser.add_argument("--size", default="large", help="world size (small/tiny for a dry run)")
     parser.add_argument("--world-path", default=None, help="folder of the world (default: the cache)")
     parser.add_argument("--users", type=_parse_users, default=50_000, help="mixtapes to write: a number or 'all'")
-    parser.add_argument("--batch-size", type=int, default=None, help="users per batch (default: the trial's pick)")
-    parser.add_argument("--batch-sizes", default="8,16,32,64,128", help="batch sizes to try")
-    parser.add_argument("--trial-users", type=int, default=2048, help="users per batch-size trial")
-    parser.add_argument("--max-batch-mb", type=float, default=4000, help="NumPy buffers a batch may need, MB")
-    parser.add_argument("--blas-threads", type=int, default=1,
-                        help="BLAS threads while writing mixtapes (0: as NumPy starts them); NumPy's elementwise "
-                             "work is single-threaded and more BLAS threads only spin")
+    parser.add_argument("--batch-size", type=int, default=16, help="users scored at a time by the candidate scoring")
+    parser.add_argument("--trial-users", type=int, default=1024,
+                        help="users for the full-vs-candidate scoring comparison (0 to skip)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes writing the mixtapes")
+    parser.add_argument("--shard-size", type=int, default=10_000, help="users per mixtape shard")
+    parser.add_argument("--mixtapes-dir", default=None,
+                        help="folder of the mixtape shards (default: mixtapes-<size>-<users> in the data cache); "
+                             "a rerun resumes there")
+    parser.add_argument("--skip-top-n", action="store_true", help="leave out the top-30 for every listener")
     parser.add_argument("--blend-users", type=_parse_users, default="default",
                         help="DiscoverWeekly(blend_users=...): validation users whose pairs train the blend, a "
                              "number or 'all' (default: the library's)")
     parser.add_argument("--no-text", action="store_true", help="leave out the cultural vectors (use= without text)")
     parser.add_argument("--engine", default="implicit", choices=["implicit", "als"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save-model", default=None, help="pickle the fitted model (and its timings) here")
-    parser.add_argument("--load-model", default=None, help="skip the fit: a pickle from --save-model")
+    parser.add_argument("--save-model", default=None, help="folder: save the fitted model's state (no pickle) here")
+    parser.add_argument("--load-model", default=None, help="skip the fit: a folder from --save-model")
     parser.add_argument("--out", default=str(RESULTS), help="JSON results file ('' to skip)")
     args = parser.parse_args(argv)
-    args.blas_threads = args.blas_threads or None
 
     load_before = os.getloadavg()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -383,15 +458,22 @@ def main(argv=None) -> int:
     print(f"world: {args.size}, {n_users:,} users x {n_tracks:,} tracks, {len(world.listens):,} listen rows, "
           f"{len(world.documents):,} documents, {world.n_weeks} observed weeks; audio CNN off; "
           f"text {'off (--no-text)' if args.no_text else 'on'}", flush=True)
+    figures: dict = {}
+    with Step(fit_rows, "feedback matrices (sparse aggregation)", monitor) as st:
+        fb = build_feedback(world.listens, users=world.users["user_id"], tracks=world.tracks["track_id"])
+    figures["feedback matrices s"] = st.row["seconds"]
+    figures["feedback matrices peak MB"] = st.row["peak MB"]
+    feedback_added = st.row["peak MB"] - st.row["MB before"]
+    print(f"    {fb.strength.nnz:,} pairs; {feedback_added:,.0f} MB above the {st.row['MB before']:,.0f} MB held "
+          f"before", flush=True)
+    del fb
+    gc.collect()
 
     blend_pairs: dict = {}
     if args.load_model:
         with Step(fit_rows, f"load the fitted model ({args.load_model})", monitor):
-            with open(args.load_model, "rb") as fh:
-                saved = pickle.load(fh)
-        model, fit_table, blend_pairs, fit_peak = saved["model"], saved["fit"], saved["blend_pairs"], saved["fit peak MB"]
-        model.world_ = world
-        fit_table = pd.DataFrame(fit_table)
+            model, saved = load_fitted(args.load_model, world)
+        fit_table, blend_pairs, fit_peak = pd.DataFrame(saved["fit"]), saved["blend_pairs"], saved["fit peak MB"]
     else:
         stretches: list = []
         fit_start = time.perf_counter()
@@ -413,11 +495,12 @@ def main(argv=None) -> int:
                                          "also in the stretch": "", "load": monitor.summary(fit_start, time.perf_counter())}
         if args.save_model:
             with Step(fit_rows, f"save the fitted model ({args.save_model})", monitor):
-                with open(args.save_model, "wb") as fh:
-                    pickle.dump({"model": model, "fit": fit_table.to_dict("records"), "blend_pairs": blend_pairs,
-                                 "fit peak MB": fit_peak}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                save_fitted(model, args.save_model, {"fit": fit_table.to_dict("records"),
+                                                    "blend_pairs": blend_pairs, "fit peak MB": fit_peak})
     gc.collect()
     held = _rss_mb()
+    figures["fit peak MB"] = float(fit_peak)
+    figures["fit s"] = float(fit_table.loc[fit_table["step"] == "total (fit)", "stretch s"].iloc[0])
     load_table = pd.DataFrame(fit_rows).drop(columns=["MB before"])
 
     print(f"\n1. Load and training (engine={args.engine}, {model.factors} factors, {model.iterations} sweeps, "
@@ -431,69 +514,102 @@ def main(argv=None) -> int:
         for k, v in blend_pairs.items():
             print(f"  {k}: {v:,.1f}" if isinstance(v, float) else f"  {k}: {v:,}")
 
-    # 2. batch size
-    blas_label = "BLAS threads as NumPy starts them" if args.blas_threads is None else \
-        f"{args.blas_threads} BLAS thread(s)"
-    rng = np.random.default_rng(args.seed)
-    with blas(args.blas_threads):
-        model.recommend(np.arange(8), batch_size=8)  # warm-up: imports, first-touch allocations
-    trial_users = np.sort(rng.choice(n_users, min(args.trial_users, n_users), replace=False))
-    sizes = [int(s) for s in args.batch_sizes.split(",") if s]
-    if args.batch_size is not None and args.batch_size not in sizes:
-        sizes.append(args.batch_size)
-    trial_rows: list = []
-    for size in sizes:
-        with Step(trial_rows, f"batch {size}", monitor, quiet=True, **{"batch size": size}) as st:
-            with blas(args.blas_threads):
-                model.recommend(trial_users, batch_size=size)
-        r = st.row
-        r["ms / user"] = 1000 * r["seconds"] / len(trial_users)
-        r["MB added"] = r["peak MB"] - r["MB before"]
-        r["batch MB (traced)"] = traced_batch_mb(model, trial_users[:2 * size], size, args.blas_threads)
-        print(f"... batch {size}: {r['ms / user']:.2f} ms/user, +{r['MB added']:,.0f} MB RSS, "
-              f"{r['batch MB (traced)']:,.0f} MB traced", flush=True)
-    trial = pd.DataFrame(trial_rows)
-    fits = trial[trial["batch MB (traced)"] <= args.max_batch_mb]
-    chosen = args.batch_size if args.batch_size is not None else \
-        int((fits if len(fits) else trial).sort_values("ms / user")["batch size"].iloc[0])
-    trial["chosen"] = np.where(trial["batch size"] == chosen, "<-", "")
-    trial_table = trial[["batch size", "seconds", "cpu s", "ms / user", "batch MB (traced)", "peak MB", "MB added",
-                         "load", "chosen"]]
-    print(f"\n2. Batch size: recommend() for {len(trial_users):,} random users, {blas_label}. batch MB (traced): "
-          f"peak of NumPy's buffers while writing 2 batches (tracemalloc); MB added: peak RSS above the "
-          f"{trial['MB before'].iloc[0]:,.0f} MB held before (0 when the batch fits in memory the process already "
-          f"holds)\n")
-    print(trial_table.round(2).to_string(index=False))
+    # 2. top-30 for every listener (CF alone)
+    top_rows: list = []
+    if not args.skip_top_n:
+        with Step(top_rows, f"top-30 for all {n_users:,} listeners (implicit top-k, all cores)", monitor):
+            top = top_n_every_user(model, 30)
+        top_rows[-1]["ms / user"] = 1000 * top_rows[-1]["seconds"] / n_users
+        figures["top-30 for every listener s"] = top_rows[-1]["seconds"]
+        print("\n2. Top-30 by CF for every listener, played tracks filtered\n")
+        print(pd.DataFrame(top_rows).drop(columns=["MB before"]).round(2).to_string(index=False))
+        del top
 
-    # 3. mixtapes
+    # 3. full scoring against candidate scoring, same users, same run, one process, one BLAS thread
+    rng = np.random.default_rng(args.seed)
+    trial_rows: list = []
+    same = None
+    if args.trial_users:
+        trial_users = np.sort(rng.choice(n_users, min(args.trial_users, n_users), replace=False))
+        with blas(1):
+            model.recommend(trial_users[:16], batch_size=16)                         # warm-up
+            candidate_mixtapes(model, trial_users[:16], batch_size=args.batch_size)
+            with Step(trial_rows, "DiscoverWeekly.recommend (every track scored)", monitor, quiet=True):
+                full = model.recommend(trial_users, batch_size=16)
+            with Step(trial_rows, "candidate_mixtapes (candidate columns only)", monitor, quiet=True):
+                cand = candidate_mixtapes(model, trial_users, batch_size=args.batch_size)
+        same = bool(np.array_equal(full, cand))
+        trial = pd.DataFrame(trial_rows).drop(columns=["MB before"])
+        trial["ms / user"] = 1000 * trial["seconds"] / len(trial_users)
+        trial["speed-up"] = trial["seconds"].iloc[0] / trial["seconds"]
+        figures["mixtapes ms per user (one core)"] = float(trial["ms / user"].iloc[1])
+        print(f"\n3. Scoring {len(trial_users):,} random users on one core (1 BLAS thread), both in this run; "
+              f"identical mixtapes: {same}\n")
+        print(trial.round(2).to_string(index=False))
+
+    # 4. mixtapes, resumable shards, --jobs processes
     users = np.arange(n_users) if args.users is None or args.users >= n_users else \
         np.sort(rng.choice(n_users, args.users, replace=False))
-    label = "every user" if len(users) == n_users else f"{len(users):,} random users"
-    print(f"\n... mixtapes for {label}, batches of {chosen}", flush=True)
+    label = "every listener" if len(users) == n_users else f"{len(users):,} random listeners"
+    out_dir = Path(args.mixtapes_dir) if args.mixtapes_dir else \
+        Path(os.environ.get("COURSEKIT_DATA", "/tmp")) / f"mixtapes-{args.size}-{len(users)}"
+    print(f"\n... mixtapes for {label} into {out_dir}, {args.jobs} processes, shards of {args.shard_size:,}, "
+          f"batches of {args.batch_size}", flush=True)
     rows: list = []
-    with Step(rows, f"recommend() for {label}", monitor) as st:
-        with blas(args.blas_threads):
-            picks = model.recommend(users, batch_size=chosen, progress=True)
-    r = st.row
-    r.update({"users": len(users), "batch size": chosen, "ms / user": 1000 * r["seconds"] / len(users),
-              "batch MB (traced)": float(trial.loc[trial["batch size"] == chosen, "batch MB (traced)"].iloc[0]),
-              "users / s": len(users) / r["seconds"], "MB added": r["peak MB"] - r["MB before"]})
-    extrapolated = r["seconds"] * n_users / len(users)
-    r[f"all {n_users:,} users s"] = extrapolated
-    mix_table = pd.DataFrame(rows)[["step", "users", "batch size", "seconds", "cpu s", "ms / user", "users / s",
-                                    "batch MB (traced)", "peak MB", "MB added", f"all {n_users:,} users s", "load"]]
-    what = "measured" if len(users) == n_users else f"EXTRAPOLATED from the {len(users):,}-user sample"
-    print(f"\n3. Mixtapes ({model.n} songs each, in batches of {chosen} with a progress bar, {blas_label})\n")
-    print(mix_table.round(2).to_string(index=False))
-    print(f"\nAll {n_users:,} users on this machine ({what}): {extrapolated:,.0f} s = {extrapolated / 3600:.2f} h")
+    def users_on_disk() -> int:
+        try:
+            return len(read_mixtapes(out_dir)["users"])
+        except FileNotFoundError:
+            return 0
 
-    # 4. rules
+    before = users_on_disk()
+    tree = TreePSS()
+    cpu0 = _cpu_with_children_s()
+    interrupted = False
+    with Step(rows, f"write_mixtapes for {label}", monitor) as st:
+        try:
+            write_mixtapes(model, users, out_dir, n_jobs=args.jobs, shard_size=args.shard_size,
+                           batch_size=args.batch_size, progress=True)
+        except KeyboardInterrupt:   # stopped (SIGINT): the finished shards stay; report what was measured
+            interrupted = True
+            print("\n    interrupted: the finished shards are kept; a rerun resumes", flush=True)
+    r = st.row
+    written = users_on_disk() - before
+    r.update({"users": len(users), "jobs": args.jobs, "users written now": written, "users found done": before,
+              "interrupted": interrupted,
+              "cpu s (all processes)": _cpu_with_children_s() - cpu0, "tree PSS peak MB": tree.stop()})
+    r["ms / user (wall)"] = 1000 * r["seconds"] / max(1, written)
+    extrapolated = r["seconds"] / max(written, 1) * n_users
+    complete = before + written == len(users)
+    if len(users) == n_users and before == 0 and complete:
+        what = "measured"
+    elif len(users) == n_users:
+        what = (f"EXTRAPOLATED from the {written:,} listeners written in this run"
+                + (f" ({before:,} were done by an earlier run)" if before else "")
+                + ("" if complete else f"; {before + written:,} of {n_users:,} are on disk"))
+    else:
+        what = f"EXTRAPOLATED from {label}"
+    r[f"all {n_users:,} listeners s"] = extrapolated
+    figures["mixtapes for every listener s"] = extrapolated
+    mix_table = pd.DataFrame(rows)[["step", "users", "jobs", "users written now", "users found done", "seconds",
+                                    "cpu s (all processes)", "ms / user (wall)", "peak MB", "tree PSS peak MB",
+                                    f"all {n_users:,} listeners s", "load"]]
+    print(f"\n4. Mixtapes ({model.n} songs each), {args.jobs} processes\n")
+    print(mix_table.round(2).to_string(index=False))
+    print(f"\nAll {n_users:,} listeners on this machine ({what}): {extrapolated:,.0f} s = {extrapolated / 60:.1f} min")
+
+    # 5. rules
+    got = read_mixtapes(out_dir)
     with Step([], "rules", monitor, quiet=True):
-        rules = check_rules(model, users, picks)
-    print(f"\n4. Rules on the {len(users):,} mixtapes\n")
+        rules = check_rules(model, got["users"], got["tracks"])
+    print(f"\n5. Rules on the {len(got['users']):,} mixtapes\n")
     width = max(len(k) for k in rules)
     for k, v in rules.items():
         print(f"  {k:<{width}}  {v:,.2f}" if isinstance(v, float) else f"  {k:<{width}}  {v:,}")
+
+    comparison = compare_to_today(figures)
+    print("\nIssue 18's targets: today's figure (the code before), the new one, measured in this run\n")
+    print(comparison.round(2).to_string(index=False))
 
     monitor.stop()
     load_after = os.getloadavg()
@@ -507,18 +623,19 @@ def main(argv=None) -> int:
                                                          for t, v in monitor.samples],
             "world": {"size": args.size, "path": args.world_path, "users": n_users, "tracks": n_tracks,
                       "listens": len(world.listens), "documents": len(world.documents), "weeks": world.n_weeks},
+            "feedback MB added above the world": feedback_added,
             "model": {"engine": args.engine, "factors": model.factors, "iterations": model.iterations,
                       "use": list(model.use), "audio": "off (audio_fn=None: the chapter-04 CNN over "
                       f"{n_tracks:,} tracks is out of budget)", "n": model.n,
                       "max_per_artist": model.max_per_artist, "new_share": model.new_share, "pool": model.pool,
                       "blend_users": getattr(model, "blend_users", "not a parameter of this coursekit"),
-                      "BLAS threads while writing mixtapes": args.blas_threads or "default"},
+                      "BLAS threads while writing mixtapes": 1},
             "load": load_table.to_dict("records"), "fit": fit_table.to_dict("records"),
             "fit peak MB": fit_peak, "MB held after fit": held, "blend_pairs": blend_pairs,
-            "batch size trial": {"users": len(trial_users), "rows": trial_table.to_dict("records"),
-                                 "chosen": chosen, "max MB added": args.max_batch_mb},
-            "mixtapes": {**mix_table.iloc[0].to_dict(),
-                         "all users seconds is": what},
+            "top-30": top_rows, "scoring trial": trial_rows, "identical mixtapes (full vs candidate)": same,
+            "mixtapes": {**mix_table.iloc[0].to_dict(), "all listeners seconds is": what,
+                         "folder": str(out_dir), "shard size": args.shard_size, "batch size": args.batch_size},
+            "targets": comparison.to_dict("records"),
             "rules": rules,
         }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/scaling.py                                  # the full run (about 9 min on 2 quiet cores)
     python benchmarks/scaling.py --world-path /tmp/ckdata/large   # a large world already on disk
     python benchmarks/scaling.py --sizes 1e5 1e6 --skip-annoy     # a quick look
+    python benchmarks/scaling.py --only-mixtapes --mixtape-model /tmp/dw-large   # the mixtape batch alone
 
 The first run also builds the large world's feedback (about 2 min, 8.5 GB peak)
 and caches it, with the samples, in ``--cache`` (default: the data cache).
@@ -37,6 +38,16 @@ Annoy: implicit (f = 64, CG, 8 sweeps, 2 threads) on the whole large world, then
 over the vectors of the tracks that have listens, for a few ``n_trees`` and
 ``search_k``: build seconds, index file size, milliseconds per query and recall@10
 against exact cosine search, for 1,000 random tracks.
+
+Mixtapes (issue 18): the fitted ``DiscoverWeekly`` of the large world (``--mixtape-model``, a folder
+written by ``benchmarks/mixtape_large.py --save-model``) writes the mixtapes of ``--mixtape-users``
+random listeners twice, each in a fresh process, timed in the same run: on one machine with
+:func:`coursekit.batch.write_mixtapes` (2 processes), and on Spark in local mode with
+:func:`coursekit.scale.spark_mixtapes` — the same scoring as a ``mapInPandas`` over listener partitions,
+each Python worker loading the world and the model once. Both report the fixed cost (loading the world
+and model; for Spark also starting the JVM), the scoring time, CPU seconds and peak memory (PSS of the
+process tree), and whether the mixtapes are identical. ``--only-mixtapes`` runs just this part and
+updates the ``mixtapes`` entry of the saved results.
 
 Writes ``coursekit/data/scaling.json`` (every number, the machine, the load; it
 ships with the package, so chapter 06 reads it on Colab too) and
@@ -195,6 +206,118 @@ def worker_spark(path: str, factors: int, memory: str) -> dict:
             "parquet_write_s": write_s, "blocks": spark.sparkContext.defaultParallelism}
 
 
+def worker_mixtapes(engine: str, model_dir: str, users_path: str, world_path: str, jobs: str) -> dict:
+    """The mixtapes of the users in ``users_path`` on one machine (``write_mixtapes``) or on Spark (``mapInPandas``)."""
+    import hashlib
+
+    from coursekit.batch import load_model, read_mixtapes, write_mixtapes
+    from coursekit.datasets import load_world
+
+    users = np.load(users_path)
+    wall0, cpu0 = time.perf_counter(), _tree_cpu_s()
+    if engine == "local":
+        model = load_model(model_dir, load_world(path=world_path or None, size=None if world_path else "large"))
+        fixed = time.perf_counter() - wall0
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            write_mixtapes(model, users, tmp, n_jobs=int(jobs), shard_size=max(1, len(users) // (4 * int(jobs))))
+            got = read_mixtapes(tmp)
+        picks = got["tracks"][np.argsort(got["users"], kind="stable")]
+        partitions = None
+    else:
+        from coursekit.scale import spark_mixtapes, spark_session
+
+        spark = spark_session(f"local[{jobs}]", memory="1g")
+        fixed = time.perf_counter() - wall0   # the JVM; each Python worker loads the model inside the job
+        start = time.perf_counter()
+        partitions = 4 * int(jobs)
+        out = spark_mixtapes(spark, users, model_dir=model_dir, world_path=world_path or None,
+                             world_size=None if world_path else "large", partitions=partitions)
+        picks = np.stack(out["tracks"].to_numpy())
+    seconds = time.perf_counter() - start
+    cpu = _tree_cpu_s() - cpu0
+    digest = hashlib.sha256(np.ascontiguousarray(picks, dtype=np.int64).tobytes()).hexdigest()
+    return {"engine": engine, "users": int(len(users)), "jobs": int(jobs), "partitions": partitions,
+            "fixed_s": fixed, "score_s": seconds, "total_s": fixed + seconds, "cpu_s": cpu,
+            "ms_per_user": 1000 * seconds / max(1, len(users)), "picks_sha256": digest,
+            "arrow": engine == "spark" and _has_arrow()}
+
+
+def _has_arrow() -> bool:
+    from coursekit.scale import _has_arrow as has
+
+    return has()
+
+
+def _tree_cpu_s() -> float:
+    """CPU seconds of this process and its live children (the JVM, Spark's Python workers, forked scorers)."""
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2]) + me.cpu_times().children_user + me.cpu_times().children_system
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
+
+
+def mixtape_comparison(model_dir: str, world_path: str | None, n_users: int, jobs: int, cache: Path,
+                       pipeline: Path) -> dict:
+    """The same mixtapes on one machine and on Spark local mode, each in a fresh process, in this run."""
+    from coursekit.batch import load_model  # noqa: F401  (fail early without coursekit.batch)
+
+    with open(Path(model_dir) / "model.json") as fh:
+        json.load(fh)   # a model folder of coursekit.batch.save_model
+    meta = json.loads((Path(world_path) / "manifest.json").read_text()) if world_path else None
+    total_users = meta["rows"]["users"] if meta else 1_000_000
+    users = np.sort(np.random.default_rng(0).choice(total_users, min(n_users, total_users), replace=False))
+    cache.mkdir(parents=True, exist_ok=True)
+    users_path = cache / f"mixtape_users_{len(users)}.npy"
+    np.save(users_path, users)
+    out = {"users": int(len(users)), "of": int(total_users), "jobs": jobs, "load_before": list(os.getloadavg())}
+    for engine in ("local", "spark"):
+        print(f"  mixtapes, {engine}: {len(users):,} listeners ...", flush=True)
+        out[engine] = run_worker(["mixtapes", engine, model_dir, str(users_path), world_path or "", str(jobs)],
+                                 timeout=1800)
+        print(f"    {out[engine]}", flush=True)
+    ok = all("picks_sha256" in out[e] for e in ("local", "spark"))
+    out["identical"] = ok and out["local"]["picks_sha256"] == out["spark"]["picks_sha256"]
+    out["load_after"] = list(os.getloadavg())
+    out["pipeline"] = pipeline_summary(pipeline)
+    return out
+
+
+def pipeline_summary(path: Path) -> dict | None:
+    """The large world's whole pipeline on one machine, from ``benchmarks/mixtape_large.py``'s results."""
+    if not path.exists():
+        return None
+    r = json.loads(path.read_text())
+    load = {row["step"]: row for row in r.get("load", [])}
+    fit = {row["step"]: row for row in r.get("fit", [])}
+    steps = []
+    feedback = load.get("feedback matrices (sparse aggregation)")
+    if feedback:
+        steps.append({"step": "feedback matrices", "wall s": feedback["seconds"], "cpu s": feedback["cpu s"],
+                      "peak MB": feedback["peak MB"]})
+    total = fit.get("total (fit)")
+    if total:
+        steps.append({"step": "DiscoverWeekly.fit (no audio CNN)", "wall s": total["stretch s"],
+                      "cpu s": total["cpu s"], "peak MB": total["peak MB"]})
+    for row in r.get("top-30") or []:
+        steps.append({"step": "top-30 by CF, every listener", "wall s": row["seconds"], "cpu s": row["cpu s"],
+                      "peak MB": row["peak MB"]})
+    mix = r.get("mixtapes")
+    if mix:
+        steps.append({"step": f"mixtapes, {mix['users']:,} listeners ({mix.get('all listeners seconds is', '')})",
+                      "wall s": mix["seconds"], "cpu s": mix.get("cpu s (all processes)", mix.get("cpu s")),
+                      "peak MB": mix.get("tree PSS peak MB", mix.get("peak MB"))})
+    return {"source": f"benchmarks/results/{path.name}", "users": r["world"]["users"],
+            "tracks": r["world"]["tracks"], "listens": r["world"]["listens"], "started": r.get("started"),
+            "load average": [r.get("load average before"), r.get("load average after")], "steps": steps}
+
+
 def jvm_cpu_seconds() -> float:
     """User + system CPU seconds of this process's children (the JVM that pyspark started)."""
     import psutil
@@ -335,6 +458,18 @@ def print_tables(results: dict):
         fixed = f"{r['fixed_s']:9.1f}" if r.get("fixed_s") is not None else f"{'':>9}"
         print(f"{r['label']:<28}{r['nnz']:>12,}{r['users']:>10,}{r['tracks']:>9,}{r['s_per_sweep']:10.3f}"
               f"{r['cpu_s_per_sweep']:9.3f}{fixed}{r['peak_mb']:9.0f}")
+    mix = results.get("mixtapes")
+    if mix and "local" in mix:
+        print(f"\nMixtapes for {mix['users']:,} random listeners of {mix['of']:,} ({mix['jobs']} cores), "
+              f"identical on both: {mix['identical']}")
+        print(f"{'engine':<28}{'fixed s':>9}{'score s':>9}{'total s':>9}{'CPU s':>9}{'ms/user':>9}{'peak MB':>9}")
+        for engine, label in (("local", "one machine (write_mixtapes)"), ("spark", "Spark local (mapInPandas)")):
+            r = mix[engine]
+            if "error" in r:
+                print(f"{label:<28}  {r['error']}")
+                continue
+            print(f"{label:<28}{r['fixed_s']:9.1f}{r['score_s']:9.1f}{r['total_s']:9.1f}{r['cpu_s']:9.1f}"
+                  f"{r['ms_per_user']:9.2f}{r['peak_mb']:9.0f}")
     annoy = results.get("annoy")
     if annoy:
         print(f"\nAnnoy over {annoy['tracks']:,} track vectors (f = {annoy['factors']}, from implicit on "
@@ -357,13 +492,24 @@ def main(argv=None) -> int:
     parser.add_argument("--spark-memory", default="6g")
     parser.add_argument("--skip-spark", action="store_true")
     parser.add_argument("--skip-annoy", action="store_true")
+    parser.add_argument("--mixtape-model", default=None,
+                        help="folder of the large world's fitted DiscoverWeekly (mixtape_large.py --save-model); "
+                             "without it the mixtape comparison is skipped")
+    parser.add_argument("--mixtape-users", type=int, default=50_000, help="listeners for the mixtape comparison")
+    parser.add_argument("--mixtape-jobs", type=int, default=2, help="processes / Spark cores for the mixtapes")
+    parser.add_argument("--pipeline-results", type=Path, default=RESULTS / "mixtape_large.json",
+                        help="benchmarks/mixtape_large.py's results: the whole pipeline on one machine")
+    parser.add_argument("--only-mixtapes", action="store_true",
+                        help="run only the mixtape comparison and update it in the saved results")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:  # inside a measuring subprocess
         kind, path, factors, *rest = args.worker
-        if kind == "implicit":
+        if kind == "mixtapes":
+            result = worker_mixtapes(path, factors, *rest)
+        elif kind == "implicit":
             result = worker_implicit(path, int(factors), rest[0] == "cg", int(rest[1]))
         else:
             result = worker_spark(path, int(factors), rest[0])
@@ -374,6 +520,20 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     cache = args.cache or cache_dir() / "scaling"
+    json_out = SAVED if args.out == RESULTS else args.out / "scaling.json"
+    if args.only_mixtapes:
+        if not args.mixtape_model:
+            parser.error("--only-mixtapes needs --mixtape-model (a folder from mixtape_large.py --save-model)")
+        results = json.loads(json_out.read_text()) if json_out.exists() else {"machine": machine(), "runs": []}
+        results["mixtapes"] = mixtape_comparison(args.mixtape_model, args.world_path, args.mixtape_users,
+                                                 args.mixtape_jobs, cache, args.pipeline_results)
+        results["mixtapes"]["machine"] = machine()
+        results["mixtapes"]["command"] = " ".join(["python", "benchmarks/scaling.py", *sys.argv[1:]])
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(results, indent=1) + "\n")
+        print_tables(results)
+        print(f"({time.perf_counter() - started:.0f} s; updated the mixtapes in {json_out})")
+        return 0
     results = {"machine": machine(), "load_before": [round(x, 2) for x in os.getloadavg()], "runs": [],
                "alpha": ALPHA, "lambda": LAMBDA, "command": " ".join(["python", "benchmarks/scaling.py", *sys.argv[1:]])}
     print(f"machine: {describe(results['machine'])}", flush=True)
@@ -408,10 +568,12 @@ def main(argv=None) -> int:
     if not args.skip_annoy:
         results["annoy"] = annoy_table(R, factors=64, trees=[10, 50], search_ks=[-1, 5_000, 50_000], queries=1000,
                                        iterations=8)
+    if args.mixtape_model:
+        results["mixtapes"] = mixtape_comparison(args.mixtape_model, args.world_path, args.mixtape_users,
+                                                 args.mixtape_jobs, cache, args.pipeline_results)
     results["load_after"] = [round(x, 2) for x in os.getloadavg()]
     results["total_s"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
-    json_out = SAVED if args.out == RESULTS else args.out / "scaling.json"
     json_out.write_text(json.dumps(results, indent=1) + "\n")
     plot(results, args.out / "scaling.png")
     print()

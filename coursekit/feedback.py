@@ -113,6 +113,10 @@ class Feedback:
         to an ALS model together with the same ``alpha``.
     users, tracks : IdMap
         Row and column ids.
+
+        The four matrices share one pattern (their ``indices`` and ``indptr``
+        arrays): to change a pattern in place (``eliminate_zeros``,
+        ``sum_duplicates``), work on a ``.copy()``.
     alpha, epsilon : float
         The confidence's parameters.
     scale : str
@@ -381,13 +385,76 @@ def _strength(listens: pd.DataFrame, weights: dict) -> pd.Series:
     return r
 
 
+def _sparse_strength(listens: pd.DataFrame, weights: dict, users: IdMap, tracks: IdMap) -> tuple[sp.csr_matrix, dict]:
+    """r_ui of a checked table as users × tracks CSR, summed by sparse aggregation; and the merge report.
+
+    The rows go into a users × (tracks · weeks) matrix, ``coo → csr``, which
+    sums the duplicate (user, track, week) rows (and keeps a zero sum as an
+    explicit zero, so its stored entries count the merged rows); ``saved`` is a
+    flag, so the few rows with a save are summed apart, clipped at 1 per
+    week, and added. Folding the weeks (column // weeks) and converting again
+    sums over the weeks. No table of the listens' size is grouped or sorted:
+    the peak is a few arrays of one number per listen. Same values as
+    :func:`validate_listens` followed by :func:`interaction_strength`.
+    """
+    n_users, n_tracks = len(users), len(tracks)
+    week_codes, week = np.unique(listens["week"].to_numpy(np.int64), return_inverse=True)
+    n_weeks = len(week_codes)
+    index = np.int32 if max(n_users, n_tracks * n_weeks) < 2**31 else np.int64
+    rows = users.index(listens["user_id"].to_numpy(np.int64)).astype(index)
+    cols = tracks.index(listens["track_id"].to_numpy(np.int64)).astype(index)
+    cols *= n_weeks
+    cols += week.astype(index)        # column of (track, week)
+    del week
+    shape = (n_users, n_tracks * n_weeks)
+    with np.errstate(over="ignore", invalid="ignore"):
+        linear = np.zeros(len(listens))
+        for col, w in weights.items():
+            if col != "saved" and w:
+                linear += w * listens[col].to_numpy(dtype=float)
+        by_week = sp.coo_matrix((linear, (rows, cols)), shape=shape).tocsr()   # sums duplicate rows
+        del linear
+        rows_out = by_week.nnz
+        if weights.get("saved"):
+            saved = listens["saved"].to_numpy(dtype=float)
+            has = np.flatnonzero(saved)
+            saves = sp.coo_matrix((saved[has], (rows[has], cols[has])), shape=shape).tocsr()
+            np.minimum(saves.data, 1.0, out=saves.data)   # a save is a flag: saving twice in a week is one save
+            saves.data *= weights["saved"]
+            del saved, has
+        else:
+            saves = sp.csr_matrix(shape, dtype=float)
+        del rows, cols
+        # fold the weeks, (track, week) -> track, and add the saves: the next coo -> csr sums them all
+        # (an addition of sparse matrices would drop the explicit zeros that count the pairs without evidence)
+        week_rows = np.concatenate([np.repeat(np.arange(n_users, dtype=index), np.diff(m.indptr))
+                                    for m in (by_week, saves)])
+        week_cols = np.concatenate([by_week.indices, saves.indices]) // index(n_weeks)
+        pairs = sp.coo_matrix((np.concatenate([by_week.data, saves.data]), (week_rows, week_cols)),
+                              shape=(n_users, n_tracks))
+        del by_week, saves, week_rows, week_cols
+        pairs = pairs.tocsr()
+    observed = pairs.nnz
+
+    def pair(k):
+        return users.id(int(np.searchsorted(pairs.indptr, k, side="right") - 1)), tracks.id(pairs.indices[k])
+
+    _check_finite(pairs.data, "the interaction strength r_ui", pair)
+    pairs.eliminate_zeros()  # all-zero signals (e.g. weight 0) are not evidence
+    pairs.sort_indices()
+    report = {"rows_in": len(listens), "duplicate_rows_merged": len(listens) - rows_out, "rows_out": rows_out,
+              "pairs_observed": observed}
+    return pairs, report
+
+
 def _check_finite(values: np.ndarray, what: str, pairs=None, *,
                   fix: str = "counts that large (near 1e308) are not listening counts; check the signal columns "
                              "or scale them down") -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         first = int(np.argmax(bad))
-        where = f" (e.g. user {pairs[first][0]}, track {pairs[first][1]})" if pairs is not None else ""
+        pair = None if pairs is None else pairs(first) if callable(pairs) else pairs[first]
+        where = f" (e.g. user {pair[0]}, track {pair[1]})" if pair is not None else ""
         raise ValueError(f"{what} overflows to infinity for {int(bad.sum())} pair(s){where}: {fix}")
 
 
@@ -500,24 +567,20 @@ def build_feedback(listens: pd.DataFrame, *, users=None, tracks=None, weights: d
     epsilon = _check_positive(epsilon, "epsilon")   # checked for both forms (the linear one ignores it)
     users = None if users is None else _id_array(users, "users")
     tracks = None if tracks is None else _id_array(tracks, "tracks")
-    clean, report = validate_listens(listens, users=users, tracks=tracks, signals=tuple(weights))
-    r = _strength(clean, weights)
-    user_map = IdMap(np.sort(clean["user_id"].unique()) if users is None else users, "user_id")
-    track_map = IdMap(np.sort(clean["track_id"].unique()) if tracks is None else tracks, "track_id")
-    rows = user_map.index(r.index.get_level_values(0).to_numpy())
-    cols = track_map.index(r.index.get_level_values(1).to_numpy())
-    strength = sp.csr_matrix((r.to_numpy(), (rows, cols)), shape=(len(user_map), len(track_map)))
-    strength.eliminate_zeros()  # all-zero signals (e.g. weight 0) are not evidence
-    strength.sort_indices()
-    preference = strength.copy()
-    preference.data = np.ones_like(preference.data)
-    confidence = strength.copy()
-    confidence.data = confidence_values(strength.data, alpha=alpha, epsilon=epsilon, scale=scale)
-    scaled = strength.copy()
-    scaled.data = np.log1p(strength.data / epsilon) if scale == "log" else strength.data.copy()
+    check_listens(listens, users=users, tracks=tracks, signals=tuple(weights))
+    user_map = IdMap(np.unique(listens["user_id"].to_numpy(np.int64)) if users is None else users, "user_id")
+    track_map = IdMap(np.unique(listens["track_id"].to_numpy(np.int64)) if tracks is None else tracks, "track_id")
+    strength, report = _sparse_strength(listens, weights, user_map, track_map)
+    # the four matrices share one pattern (indices and indptr arrays): a quarter of the memory each
+    def same_pattern(data):
+        return sp.csr_matrix((data, strength.indices, strength.indptr), shape=strength.shape, copy=False)
+
+    preference = same_pattern(np.ones_like(strength.data))
+    confidence = same_pattern(confidence_values(strength.data, alpha=alpha, epsilon=epsilon, scale=scale))
+    scaled = same_pattern(np.log1p(strength.data / epsilon) if scale == "log" else strength.data.copy())
     report.update({
         "pairs": int(strength.nnz),
-        "pairs_without_evidence": int(len(r) - strength.nnz),
+        "pairs_without_evidence": int(report.pop("pairs_observed") - strength.nnz),
         "users_without_listens": int((strength.getnnz(axis=1) == 0).sum()),
         "tracks_without_listens": int((strength.getnnz(axis=0) == 0).sum()),
     })

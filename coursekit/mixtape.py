@@ -292,6 +292,9 @@ class DiscoverWeekly:
         self.blend_ = step("blend", lambda: Blend(negatives=self.negatives, random_state=self.random_state,
                                                   use=self.use).fit(pairs, labels))
         self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); not cached
+        del val   # the validation week's matrices go before the final ones are built (the large world's peak)
+        if audio_val is None:
+            cf_val = prof_val = None
         # the final models see every observed week
         self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train

@@ -35,6 +35,11 @@ the average count gets chapter 02's λ exactly.
 
 Users or songs with no interaction never reach Spark; their vectors are zero,
 which is also what chapter 02's objective (without biases) gives them.
+
+**The mixtapes on Spark.** :func:`spark_mixtapes` runs the same scoring as
+:func:`coursekit.batch.candidate_mixtapes` as a ``mapInPandas`` over partitions
+of the listeners: each Python worker loads the world and the stored model
+once (:func:`coursekit.batch.load_model`), then scores its partitions.
 Only this module imports ``pyspark``, and only inside its functions.
 """
 
@@ -45,6 +50,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -57,7 +63,8 @@ import scipy.sparse as sp
 from ._base import FactorRecommender, check_user_items
 from .feedback import IdMap
 
-__all__ = ["SparkALS", "spark_session", "check_java", "matching_reg_param", "interactions_frame", "save_parquet"]
+__all__ = ["SparkALS", "spark_session", "check_java", "matching_reg_param", "interactions_frame", "save_parquet",
+           "spark_mixtapes"]
 
 INSTALL_HINT = "pip install coursekit[spark]"
 JAVA_HINT = (
@@ -232,6 +239,9 @@ def spark_session(
     )
     for key, value in (config or {}).items():
         builder = builder.config(key, str(value))
+    # Python workers (mapInPandas, RDD functions) run this interpreter, with coursekit and its packages;
+    # pyspark reads the variable when the context starts
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     log = folder / "spark.log"
     try:
         with _output_to(log), warnings.catch_warnings():
@@ -716,3 +726,116 @@ def _collect_factors(factors_df, n_rows: int, f: int) -> np.ndarray:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         out[ids] = np.asarray([r[1] for r in rows], dtype=np.float64)
     return out
+
+
+# ------------------------------------------------------------ mixtapes on Spark
+
+_WORKER_MODEL: dict = {}   # per Python worker process: (model folder, world) -> model, loaded once
+
+
+def _worker_model(model_dir: str, world_path: str | None, world_size: str | None):
+    from .batch import load_model
+    from .datasets import load_world
+
+    key = (model_dir, world_path, world_size)
+    if key not in _WORKER_MODEL:
+        _WORKER_MODEL.clear()
+        _WORKER_MODEL[key] = load_model(model_dir, load_world(world_size, path=world_path))
+    return _WORKER_MODEL[key]
+
+
+def _mixtapes_partition(batches, *, model_dir: str, world_path: str | None, world_size: str | None,
+                        batch_size: int):
+    """``mapInPandas`` body: each pandas batch of ``user`` positions -> their mixtapes (``tracks``)."""
+    from .batch import candidate_mixtapes
+
+    model = _worker_model(model_dir, world_path, world_size)
+    for frame in batches:
+        users = frame["user"].to_numpy(np.int64)
+        yield pd.DataFrame({"user": users, "tracks": list(candidate_mixtapes(model, users, batch_size=batch_size))})
+
+
+def _mixtapes_rows(rows, **kw):
+    """The same for an RDD partition of ``Row(user=...)`` (no Arrow): yields ``(user, [tracks])``."""
+    users = np.fromiter((row.user for row in rows), dtype=np.int64)
+    if len(users):
+        for frame in _mixtapes_partition(iter([pd.DataFrame({"user": users})]), **kw):
+            yield from zip(frame["user"].tolist(), (t.tolist() for t in frame["tracks"]))
+
+
+def _has_arrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def spark_mixtapes(spark, users, *, model_dir, world_path=None, world_size: str | None = None,
+                   partitions: int | None = None, batch_size: int = 16, arrow: bool | None = None) -> pd.DataFrame:
+    """Mixtapes for user positions ``users`` as a Spark job: ``mapInPandas`` over listener partitions.
+
+    The same scoring as :func:`coursekit.batch.candidate_mixtapes`: the users
+    are cut into ``partitions``; every Python worker loads the world and the
+    model stored with :func:`coursekit.batch.save_model` once (a fixed cost per
+    worker, paid again on every machine of a cluster), then scores its
+    partitions, and the mixtapes come back to the driver.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+        From :func:`spark_session`.
+    users : array-like of int
+        User positions (rows of the model's matrices).
+    model_dir : path-like
+        Folder written by :func:`coursekit.batch.save_model`, readable by every worker.
+    world_path : path-like, optional
+        The world's folder (as :func:`coursekit.datasets.load_world` takes it); with
+        ``world_size``, which world. Every worker must be able to read it.
+    world_size : str, optional
+        ``"tiny"``, ``"small"`` or ``"large"``.
+    partitions : int, optional
+        Listener partitions (default: twice Spark's default parallelism).
+    batch_size : int
+        Users scored at a time inside a partition.
+    arrow : bool, optional
+        ``mapInPandas`` (batches travel as Arrow: needs ``pyarrow``) or, with
+        False, the same partition body as an RDD ``mapPartitions`` (rows travel
+        pickled by Spark's own serializer). Default: Arrow when ``pyarrow`` is installed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``user`` (position) and ``tracks`` (array of ``model.n`` track positions,
+        listening order, ``-1`` padding), sorted by user.
+
+    Raises
+    ------
+    ValueError
+        If ``users`` is not a 1-D array of integers or ``partitions`` < 1.
+    ImportError
+        If ``arrow=True`` and ``pyarrow`` is not installed.
+    """
+    from functools import partial
+
+    users = np.asarray(users)
+    if users.ndim != 1 or users.dtype.kind not in "iu":
+        raise ValueError(f"users must be a 1-D array of user positions, got dtype {users.dtype}, shape {users.shape}")
+    partitions = partitions or 2 * spark.sparkContext.defaultParallelism
+    if isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer)) or partitions < 1:
+        raise ValueError(f"partitions must be a positive integer, got {partitions!r}")
+    arrow = _has_arrow() if arrow is None else arrow
+    if arrow and not _has_arrow():
+        raise ImportError("spark_mixtapes(arrow=True) needs pyarrow (pip install pyarrow); arrow=False works without")
+    kw = dict(model_dir=str(model_dir), world_path=None if world_path is None else str(world_path),
+              world_size=world_size, batch_size=int(batch_size))
+    from pyspark.sql import Row
+
+    frame = spark.createDataFrame([Row(user=int(u)) for u in users], schema="user long").repartition(int(partitions))
+    if arrow:
+        out = frame.mapInPandas(partial(_mixtapes_partition, **kw), schema="user long, tracks array<long>").toPandas()
+    else:
+        pairs = frame.rdd.mapPartitions(partial(_mixtapes_rows, **kw)).collect()
+        out = pd.DataFrame({"user": [u for u, _ in pairs], "tracks": [np.asarray(t, dtype=np.int64) for _, t in pairs]})
+    out["tracks"] = [np.asarray(t, dtype=np.int64) for t in out["tracks"]]
+    return out.sort_values("user", ignore_index=True)

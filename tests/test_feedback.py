@@ -165,3 +165,38 @@ def test_confidence_is_at_least_one_and_parameters_are_checked():
         confidence_values([-1.0, 2.0])
     with pytest.raises(ValueError, match=r"confidence .* overflows to infinity.*lower alpha"):
         confidence_values(1e300, alpha=1e10, scale="linear")
+
+
+def _group_by_strength(listens, users, tracks, weights=DEFAULT_WEIGHTS):
+    """r_ui the old way: pandas group-by over the rows (validate_listens, then interaction_strength)."""
+    from coursekit.feedback import interaction_strength
+
+    merged, report = validate_listens(listens, signals=tuple(weights))
+    r = interaction_strength(merged, weights)
+    u = pd.Index(users).get_indexer(r.index.get_level_values(0))
+    t = pd.Index(tracks).get_indexer(r.index.get_level_values(1))
+    dense = np.zeros((len(users), len(tracks)))
+    dense[u, t] = r.to_numpy()
+    return dense, report
+
+
+def test_sparse_aggregation_matches_the_group_by_on_the_tiny_world(tiny):
+    tiny, _ = tiny
+    listens = pd.concat([tiny.listens, tiny.listens.iloc[::7]], ignore_index=True)   # with duplicate rows
+    users, tracks = tiny.users["user_id"].to_numpy(), tiny.tracks["track_id"].to_numpy()
+    fb = build_feedback(listens, users=users, tracks=tracks, alpha=5.0)
+    expected, report = _group_by_strength(listens, users, tracks)
+    np.testing.assert_allclose(fb.strength.toarray(), expected, rtol=1e-12)
+    assert fb.strength.has_sorted_indices and fb.strength.nnz == np.count_nonzero(expected)
+    for key in ("rows_in", "duplicate_rows_merged", "rows_out"):
+        assert fb.report[key] == report[key]
+    assert fb.report["duplicate_rows_merged"] == len(tiny.listens.iloc[::7])
+
+
+def test_a_save_counts_once_per_week_but_once_in_every_week():
+    # user 1, track 10: saved twice in week 0 (one save) and once in week 1 -> 2 saves; streams 1+1+1
+    listens = log([(1, 10, 0, 1, 1, 0), (1, 10, 0, 1, 1, 0), (1, 10, 1, 1, 1, 0), (1, 11, 0, 0, 0, 0)])
+    fb = build_feedback(listens, weights={"streams": 1.0, "saved": 5.0, "artist_page_visits": 2.0})
+    np.testing.assert_array_equal(fb.strength.toarray(), [[3 + 2 * 5.0, 0.0]])
+    assert fb.report["duplicate_rows_merged"] == 1
+    assert fb.report["pairs_without_evidence"] == 1   # (1, 11): a row, but no signal

@@ -293,3 +293,22 @@ def test_scratch_folders_of_dead_sessions_are_removed(monkeypatch, tmp_path):
     scale._remove_stale_folders()
     assert not dead.exists()
     assert alive.exists() and foreign.exists()  # a live owner's, and one without an owner file, stay
+
+
+@pytest.mark.parametrize("arrow", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not scale._has_arrow(), reason="mapInPandas needs pyarrow"))])
+def test_spark_mixtapes_are_the_single_machine_mixtapes(spark, tmp_path, arrow):
+    from coursekit.batch import candidate_mixtapes, save_model
+    from coursekit.datasets import load_world, write_world
+    from coursekit.mixtape import DiscoverWeekly
+
+    world = load_world("tiny", path=write_world("tiny", tmp_path / "world"))
+    model = DiscoverWeekly(factors=8, iterations=4, engine="implicit").fit(world)
+    save_model(model, tmp_path / "model")
+    users = np.arange(0, model.train_.shape[0], 3)[::-1]
+    got = scale.spark_mixtapes(spark, users, model_dir=tmp_path / "model", world_path=tmp_path / "world",
+                               partitions=3, batch_size=5, arrow=arrow)
+    assert got["user"].tolist() == sorted(users.tolist())
+    np.testing.assert_array_equal(np.stack(got["tracks"].to_numpy()), candidate_mixtapes(model, np.sort(users)))
+    with pytest.raises(ValueError, match="partitions must be a positive integer"):
+        scale.spark_mixtapes(spark, users, model_dir=tmp_path / "model", partitions=-1)
