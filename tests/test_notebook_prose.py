@@ -44,9 +44,11 @@ WHITELIST: dict[str, dict[str, str]] = {
         "140": "the lecture's 140 million users",
         "2008": "Hu, Koren & Volinsky (2008), a citation",
         "200": "question 3's hand example: one track streamed 200 times",
+        "30": "the lecture's 30 million songs",
     },
     "02_matrix_factorization": {
         "2008": "Hu, Koren & Volinsky (2008), a citation",
+        "2011": "Takács, Pilászy & Tikk (2011), a citation",
     },
     "03_cultural_vectors": {
         "4,000": "question 2's hand example: a term in 4,000 documents",
