@@ -234,8 +234,57 @@ def _real_music(n: int, seed: int) -> dict | None:
                          for b in (60.0, 120.0, 180.0)])
     same = np.all(np.abs(by_prior / by_prior[1] - 1) <= 0.04, axis=0)
     print(f"tempo the same (within 4 %) at start_bpm 60, 120 and 180: {same.mean():.3f} of {len(few)} clips")
+    _essentia_anchor(clips, truth, est)
     return {"n": len(truth), "tempo": table.loc["all", "tempo"], "key_mode": table.loc["all", "key_mode"],
             "metre": table.loc["all", "metre"]}
+
+
+def _essentia_anchor(clips, truth: pd.DataFrame, est: pd.DataFrame) -> None:
+    """Essentia's key and rhythm extractors on the same clips: an anchor, not a dependency.
+
+    Runs only where ``essentia`` is importable (``pip install essentia``; it is in no extra).
+    ``KeyExtractor`` (default profile) at the clips' rate; ``RhythmExtractor2013``
+    (multifeature) expects 44.1 kHz, so each clip is resampled for it (librosa).
+    """
+    try:
+        import essentia
+        import essentia.standard as es
+    except ImportError:
+        print("\nessentia anchor: skipped (pip install essentia to compare with a reference analyser)")
+        return
+    import librosa
+
+    from coursekit import synth
+    from coursekit.genres import KEY_NAMES
+
+    essentia.log.infoActive = False
+    key_of = {name: i for i, name in enumerate(KEY_NAMES)} | {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10}
+    extract_key = es.KeyExtractor(sampleRate=synth.SR)
+    extract_rhythm = es.RhythmExtractor2013(method="multifeature")
+    start = time.perf_counter()
+    tempo, key, mode = [], [], []
+    for y in clips:
+        k, scale, _ = extract_key(np.asarray(y, dtype=np.float32))
+        key.append(key_of.get(k, -1))
+        mode.append(1 if scale == "major" else 0)
+        y44 = librosa.resample(np.asarray(y, dtype=np.float32), orig_sr=synth.SR, target_sr=44100)
+        tempo.append(float(extract_rhythm(y44.astype(np.float32))[0]))
+    seconds = time.perf_counter() - start
+    keyed = (truth["key"] >= 0).to_numpy()
+    near = lambda r: np.abs(r - 1) <= 0.04  # noqa: E731
+    rows = {}
+    for name, t, k, m in [("coursekit", est["tempo"].to_numpy(), est["key"].to_numpy(), est["mode"].to_numpy()),
+                          (f"essentia {essentia.__version__}", np.array(tempo), np.array(key), np.array(mode))]:
+        ratio = t / truth["tempo"].to_numpy()
+        rows[name] = {"tempo": near(ratio).mean(),
+                      "tempo any level": (near(ratio) | near(ratio / 2) | near(ratio * 2) | near(ratio / 3)
+                                          | near(ratio * 3) | near(ratio / 1.5) | near(ratio * 1.5)).mean(),
+                      "key_mode": float(np.mean((k[keyed] == truth["key"].to_numpy()[keyed])
+                                                & (m[keyed] == truth["mode"].to_numpy()[keyed])))}
+    print(f"\nessentia anchor on the same {len(clips)} clips ({int(keyed.sum())} keyed; essentia took {seconds:.0f} s): "
+          f"KeyExtractor, RhythmExtractor2013")
+    with pd.option_context("display.float_format", "{:.3f}".format):
+        print(pd.DataFrame(rows).T.to_string())
 
 
 def _not_music() -> bool:

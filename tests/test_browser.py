@@ -257,7 +257,17 @@ def _screenshots(driver, widget: str, height: int, stem: Path) -> None:
 
 
 def _outputs(nb: dict) -> list[dict]:
-    return [output for cell in nb["cells"] for output in cell.get("outputs", [])]
+    """A notebook's outputs as JupyterLab shows them: consecutive stream outputs of one name
+    (e.g. several warnings on stderr) are merged into one output area."""
+    shown = []
+    for cell in nb["cells"]:
+        previous = None
+        for output in cell.get("outputs", []):
+            stream = output.get("name") if output.get("output_type") == "stream" else None
+            if stream is None or stream != previous:
+                shown.append(output)
+            previous = stream
+    return shown
 
 
 def _html(output: dict) -> str:
