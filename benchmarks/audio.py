@@ -312,6 +312,9 @@ def _not_music() -> bool:
         "white noise": white, "pink noise": pink, "brown noise": brown,
         "chirp 100 Hz - 3.2 kHz": np.sin(2 * np.pi * 100 * (2 ** (t / 1.6) - 1) * 1.6 / np.log(2)),
         "sine 440 Hz": np.sin(2 * np.pi * 440 * t),
+        "sine 440 Hz with vibrato": np.sin(2 * np.pi * 440 * t + 3 * np.sin(2 * np.pi * 5 * t)),
+        "two held sines (440 + 660 Hz)": np.sin(2 * np.pi * 440 * t) + np.sin(2 * np.pi * 660 * t),
+        "harmonic tone 220 Hz (7 partials)": sum(np.sin(2 * np.pi * 220 * k * t) / k for k in range(1, 8)),
         "metronome 120 BPM (noise ticks)": np.convolve(beats, tick, "same"),
         "random clicks": np.convolve(clicks, tick, "same"),
     }
@@ -326,7 +329,7 @@ def _not_music() -> bool:
             est = audio.estimate_attributes(y, sr)
             forced = audio.estimate_attributes(y, sr, music_threshold=0.0)
         rows[name] = {"music score": est.music_score, "beat strength": est.beat_strength,
-                      "tonal clarity": est.tonal_clarity, "flagged": est.music_score < audio.MUSIC_THRESHOLD,
+                      "tonal clarity": est.tonal_clarity, "pitch variety": est.pitch_variety, "flagged": est.music_score < audio.MUSIC_THRESHOLD,
                       "tempo if forced": forced.tempo, "key if forced": forced.key, "metre if forced": forced.metre}
     table = pd.DataFrame(rows).T
     print("\nnot music: each should be flagged (tempo, key and metre then unknown, with a warning)")

@@ -244,6 +244,7 @@ def _music(y: np.ndarray, sr: int, music_threshold: float) -> audio.Attributes:
     if score < music_threshold:
         raise ValueError(f"this recording does not sound like music: music score {score:.2f} < "
                          f"{music_threshold:.2f} (coursekit.audio.MUSIC_THRESHOLD; beat strength "
-                         f"{attributes.beat_strength:.2f}, tonal clarity {attributes.tonal_clarity:.2f}). Speech, "
+                         f"{attributes.beat_strength:.2f}, tonal clarity {attributes.tonal_clarity:.2f}, pitch variety "
+                         f"{attributes.pitch_variety:.1f}). Speech, "
                          f"animals and noise are not placed among songs; music_threshold=0 places it anyway")
     return attributes

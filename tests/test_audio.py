@@ -343,10 +343,15 @@ def test_integer_scaled_floats_are_refused(clip):
 
 
 def test_music_score_by_hand():
-    # b = (0.4 - 0.2) / 0.4 = 0.5, t = (0.07 - 0.02) / 0.1 = 0.5: sqrt(0.25) = 0.5
-    assert audio.music_score(0.4, 0.07) == pytest.approx(0.5)
-    assert audio.music_score(0.9, 0.5) == 1.0  # both cues saturate
-    assert audio.music_score(0.9, 0.0) == 0.0 and audio.music_score(0.1, 0.9) == 0.0  # one cue is not enough
+    # b = (0.4 - 0.2) / 0.4 = 0.5, t = (0.07 - 0.02) / 0.1 = 0.5: sqrt(0.25) = 0.5; h = 0 (0.07 < 0.08); v = 1
+    assert audio.music_score(0.4, 0.07, 9.0) == pytest.approx(0.5)
+    assert audio.music_score(0.9, 0.5, 9.0) == 1.0  # every cue saturates
+    assert audio.music_score(0.9, 0.0, 9.0) == 0.0  # a beat without pitch: a metronome
+    # clear tonality alone: h = (0.11 - 0.08) / 0.06 = 0.5 with no beat (b = 0)
+    assert audio.music_score(0.1, 0.11, 9.0) == pytest.approx(0.5)
+    # a held tone: v = (4.5 - 3.5) / 2 = 0.5 scales an otherwise sure score
+    assert audio.music_score(0.9, 0.5, 4.5) == pytest.approx(0.5)
+    assert audio.music_score(0.9, 0.9, 3.0) == 0.0
 
 
 def _noise_and_chirp():
@@ -354,10 +359,15 @@ def _noise_and_chirp():
     t = np.arange(6 * SR) / SR
     return {"white noise": 0.1 * rng.normal(size=t.size).astype(np.float32),
             "chirp": (0.3 * np.sin(2 * np.pi * 100 * (2 ** (t / 1.6) - 1) * 1.6 / np.log(2))).astype(np.float32),
-            "sine": (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)}
+            "sine": (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
+            # steady tones whose level wobbles read as a beat: the pitch variety refuses them
+            "sine with vibrato": (0.3 * np.sin(2 * np.pi * 440 * t + 3 * np.sin(2 * np.pi * 5 * t))).astype(np.float32),
+            "two held sines": (0.15 * (np.sin(2 * np.pi * 440 * t) + np.sin(2 * np.pi * 660 * t))).astype(np.float32),
+            "harmonic tone": (0.15 * sum(np.sin(2 * np.pi * 220 * k * t) / k for k in range(1, 8))).astype(np.float32)}
 
 
-@pytest.mark.parametrize("name", ["white noise", "chirp", "sine"])
+@pytest.mark.parametrize("name", ["white noise", "chirp", "sine", "sine with vibrato", "two held sines",
+                                  "harmonic tone"])
 def test_what_is_not_music_gets_no_confident_number(name):
     y = _noise_and_chirp()[name]
     with pytest.warns(UserWarning, match="does not sound like music"):
@@ -376,6 +386,24 @@ def test_music_passes_the_music_score(clip):
         warnings.simplefilter("error")  # no warning for music
         est = audio.estimate_attributes(clip, SR)
     assert est.music_score >= audio.MUSIC_THRESHOLD and est.beat_strength > 0.5 and est.tonal_clarity > 0.1
+    assert est.pitch_variety > 5.5
+
+
+def test_a_quiet_tune_without_a_beat_is_music():
+    # a slow, rubato tune: notes of irregular length with soft attacks, no pulse to speak of
+    rng = np.random.default_rng(3)
+    notes = rng.choice([60, 62, 64, 65, 67, 69, 71, 72], size=12)
+    lengths = rng.uniform(0.35, 1.4, size=12)
+    parts = []
+    for note, length in zip(notes, lengths):
+        t = np.arange(int(length * SR)) / SR
+        f = 440 * 2 ** ((note - 69) / 12)
+        env = np.minimum(1, t / 0.25) * np.exp(-t / 2)  # slow attack: no sharp onset
+        parts.append(env * sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 4)))
+    y = (0.3 * np.concatenate(parts) / np.abs(np.concatenate(parts)).max()).astype(np.float32)
+    est = audio.estimate_attributes(y, SR, music_threshold=0.0)
+    assert est.pitch_variety > 5.5 and est.tonal_clarity > 0.14
+    assert est.music_score >= audio.MUSIC_THRESHOLD, est
 
 
 @pytest.mark.skipif(not (__import__("pathlib").Path(__import__("sysconfig").get_paths()["stdlib"]) / "test"
