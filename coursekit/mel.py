@@ -345,25 +345,6 @@ class _Pool:
                     proc.stdin.close()
                     proc.wait()
 
-    def put_first(self, wanted: set, cut) -> None:
-        """Re-cut the queued batches: the rows in ``wanted`` in batches of their own, queued first.
-
-        ``cut(rows) -> (batches, jobs)`` makes the new batches; a batch re-cut
-        is left empty (with no result).
-        """
-        with self._lock:
-            queued = list(self._queue)
-            rows = [i for k in queued for i in self.batches[k]]
-            for k in queued:
-                self.batches[k] = []
-            self._queue.clear()
-            for part in ([i for i in rows if i in wanted], [i for i in rows if i not in wanted]):
-                for batch, job in zip(*cut(part)):
-                    self._queue.append(len(self.jobs))
-                    self.batches.append(batch)
-                    self.jobs.append(job)
-                    self.results.append(None)
-
     def compute(self, wanted: set) -> None:
         """Compute the ``wanted`` batches (job indices) here first, until each is done here or by a worker.
 
@@ -557,8 +538,7 @@ def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION
     batches, jobs = _batches(rows, paths, todo, duration, n_mels, n_fft, hop_length)
     if pool is not None:  # workers started by prefetch_mel_spectrograms: join them
         for b, mels in zip(pool.batches, pool.run()):
-            if b:  # (a batch re-cut by put_first is empty)
-                out[b] = mels
+            out[b] = mels
     if n_jobs > 1 and len(todo) >= _MIN_PARALLEL:
         for b, mels in zip(batches, _Pool(jobs, min(n_jobs, len(batches)) - 1).run()):
             out[b] = mels
@@ -575,9 +555,6 @@ def _some(wanted, rows, paths, shape, key, duration, n_mels, n_fft, hop_length) 
                                                             (0 <= wanted.min() and wanted.max() < len(rows))):
         raise ValueError(f"rows must be positions 0..{len(rows) - 1} in tracks (a 1-d array of int), got {wanted!r}")
     pool = _BACKGROUND.get(key) if key is not None else None
-    if pool is not None:  # the wanted rows not yet started: in batches of their own, first in the queue
-        pool.put_first(set(wanted.tolist()), lambda part: _batches(rows, paths, part, duration, n_mels, n_fft,
-                                                                    hop_length))
     where = {i: (b, k) for b, batch in enumerate(pool.batches) for k, i in enumerate(batch)} if pool else {}
     if pool is not None:
         pool.compute({where[i][0] for i in wanted.tolist() if i in where})
