@@ -573,19 +573,15 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
     if cache and prefetch:  # the workers render while the caller does other work; mels() joins them
         mel.prefetch_mel_spectrograms(world.tracks, duration=clip_seconds, cache_dir=cache_dir, n_jobs=jobs)
 
-    def mels(rows=None):
+    def mels():
         # With the disk cache, the spectrograms (220 MB for the small world) are read again on a later
         # call instead of being held between calls: a notebook keeps this function (inside its model)
         # long after training.
         if "mels" in state:
-            return state["mels"] if rows is None else state["mels"][rows]
-        if rows is not None and not cache:  # nothing to share between two calls: all at once
-            return mels()[rows]
+            return state["mels"]
         start = time.perf_counter()
-        which = f"the {len(rows)} training tracks first" if rows is not None else f"{n_tracks} tracks"
-        say(f"audio: log-mel spectrograms of {which} ({clip_seconds:g} s clips; cached on disk)")
-        X = mel.mel_spectrograms(world.tracks, duration=clip_seconds, cache=cache, cache_dir=cache_dir, n_jobs=jobs,
-                                 rows=rows)
+        say(f"audio: log-mel spectrograms of {n_tracks} tracks ({clip_seconds:g} s clips; cached on disk)")
+        X = mel.mel_spectrograms(world.tracks, duration=clip_seconds, cache=cache, cache_dir=cache_dir, n_jobs=jobs)
         say(f"audio: spectrograms ready in {time.perf_counter() - start:.1f} s")
         if not cache:
             state["mels"] = X
@@ -605,13 +601,12 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
             raise ValueError(f"need at least 2 trained tracks with a CF vector, got {idx.size}")
         if idx.size > max_train:
             idx = np.sort(np.random.default_rng(random_state).choice(idx, size=max_train, replace=False))
-        # the training tracks' spectrograms first: the workers go on with the others while the CNN trains
-        X_train = mels(idx)
+        X = mels()
         say(f"audio: training the CNN on {idx.size} tracks for {epochs} epochs")
-        model = AudioCNN(epochs=epochs, random_state=random_state, **options).fit(X_train, Y[idx])
+        model = AudioCNN(epochs=epochs, random_state=random_state, **options).fit(X[idx], Y[idx])
         say(f"audio: trained in {model.fit_seconds_:.1f} s; predicting {n_tracks} tracks")
         fn.model = model
-        return model.predict(mels())
+        return model.predict(X)
 
     fn.model = None
     return fn

@@ -345,33 +345,6 @@ class _Pool:
                     proc.stdin.close()
                     proc.wait()
 
-    def compute(self, wanted: set) -> None:
-        """Compute the ``wanted`` batches (job indices) here first, until each is done here or by a worker.
-
-        The other batches stay in the queue for the workers (and for :meth:`run`).
-        """
-        import time
-
-        while not all(self.results[k] is not None for k in wanted):
-            if self.errors:
-                self.close()
-                raise RuntimeError(f"a spectrogram worker failed: {self.errors[0]}")
-            with self._lock:
-                if self._parent_first in wanted:
-                    k, self._parent_first = self._parent_first, None
-                else:
-                    k = next((j for j in self._queue if j in wanted), None)
-                    if k is not None:
-                        self._queue.remove(k)
-            if k is None:  # the rest of them are in the workers' hands
-                time.sleep(0.005)
-                continue
-            try:
-                self.results[k] = _mel_batch(*self.jobs[k])
-            except BaseException:
-                self.close()
-                raise
-
     def run(self) -> list:
         """Compute batches here too until none is left; wait for the workers; the results in order."""
         k = self._parent_first if self._parent_first is not None else self._take()
@@ -466,8 +439,7 @@ def prefetch_mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT
 
 def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, n_mels: int = MEL_BANDS,
                      n_fft: int = MEL_N_FFT, hop_length: int = MEL_HOP, cache: bool = True,
-                     cache_dir: str | os.PathLike | None = None, n_jobs: int = 1, progress=None,
-                     rows=None) -> np.ndarray:
+                     cache_dir: str | os.PathLike | None = None, n_jobs: int = 1, progress=None) -> np.ndarray:
     """Log-mel spectrograms of many tracks' clips, reading and filling an on-disk cache.
 
     Each track is rendered (:func:`coursekit.synth.render_track`, at 22050 Hz) and turned
@@ -500,27 +472,18 @@ def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION
     progress : callable or None, optional
         Wraps the iteration over batches of (64) tracks, e.g. ``tqdm.tqdm``
         (with ``n_jobs=1``).
-    rows : array of int or None, optional
-        Positions (in ``tracks``) of the only spectrograms wanted now, e.g.
-        a model's training tracks. Workers started by
-        :func:`prefetch_mel_spectrograms` for ``tracks`` compute these first
-        and go on with the others in the background, for a later call
-        without ``rows`` to join (so that a model can train meanwhile).
 
     Returns
     -------
     ndarray of float16, shape (len(tracks), frames, n_mels)
-        dB, one spectrogram per row of ``tracks`` (or of ``rows``), in order;
-        ``frames = 1 + (round(duration * 22050) - n_fft) // hop_length``.
+        dB, one spectrogram per row of ``tracks``, in order; ``frames = 1 +
+        (round(duration * 22050) - n_fft) // hop_length``.
 
     See Also
     --------
     log_mel_spectrogram, coursekit.synth.render_tracks
     """
-    wanted = rows
     rows, paths, shape, n_jobs, key = _plan(tracks, duration, n_mels, n_fft, hop_length, cache, cache_dir, n_jobs)
-    if wanted is not None:
-        return _some(wanted, rows, paths, shape, key, duration, n_mels, n_fft, hop_length)
     out = np.empty((len(rows),) + shape, dtype=np.float16)
     pool = _BACKGROUND.pop(key, None) if cache else None
     for other in list(_BACKGROUND.values()) if cache else []:  # prefetched for other clips: not wanted after all
@@ -545,33 +508,4 @@ def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION
     else:
         for b, job in zip(batches, progress(jobs) if progress is not None else jobs):
             out[b] = _mel_batch(*job)
-    return out
-
-
-def _some(wanted, rows, paths, shape, key, duration, n_mels, n_fft, hop_length) -> np.ndarray:
-    """:func:`mel_spectrograms` of the ``wanted`` rows only; a prefetching pool computes them first and goes on."""
-    wanted = np.asarray(wanted)
-    if wanted.ndim != 1 or wanted.dtype.kind not in "iu" or (wanted.size and not
-                                                            (0 <= wanted.min() and wanted.max() < len(rows))):
-        raise ValueError(f"rows must be positions 0..{len(rows) - 1} in tracks (a 1-d array of int), got {wanted!r}")
-    pool = _BACKGROUND.get(key) if key is not None else None
-    where = {i: (b, k) for b, batch in enumerate(pool.batches) for k, i in enumerate(batch)} if pool else {}
-    if pool is not None:
-        pool.compute({where[i][0] for i in wanted.tolist() if i in where})
-    out = np.empty((len(wanted),) + shape, dtype=np.float16)
-    todo = []
-    for n, i in enumerate(wanted.tolist()):
-        if i in where:
-            b, k = where[i]
-            out[n] = pool.results[b][k]
-        else:
-            m = _read_mel(paths[i], shape) if key is not None else None
-            if m is None:
-                todo.append(n)
-            else:
-                out[n] = m
-    for start in range(0, len(todo), 64):  # the ones nobody computes: here, 64 at a time
-        ns = todo[start: start + 64]
-        batch = wanted[ns].tolist()
-        out[ns] = _mel_batch([rows[i] for i in batch], duration, n_mels, n_fft, hop_length, [paths[i] for i in batch])
     return out

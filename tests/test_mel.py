@@ -28,24 +28,6 @@ def test_prefetched_spectrograms_equal_the_plain_ones_and_are_joined(tracks, tmp
     assert mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2) is None  # all cached
 
 
-def test_some_rows_first_then_the_rest_from_the_same_workers(tracks, tmp_path, monkeypatch):
-    plain = mel.mel_spectrograms(tracks, duration=1.0, cache=False)
-    rows = np.array([149, 3, 70, 3])  # from the last, the first and the second batch; a repeat
-    np.testing.assert_array_equal(mel.mel_spectrograms(tracks, duration=1.0, cache=False, rows=rows), plain[rows])
-    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
-    pool = mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2)
-    some = mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2, rows=rows)
-    np.testing.assert_array_equal(some, plain[rows])
-    assert mel._BACKGROUND == {pool.key: pool}, "the workers go on with the other rows"
-    np.testing.assert_array_equal(mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2), plain)
-    assert mel._BACKGROUND == {}, "the full call joined them"
-    # without workers: the wanted rows from the cache
-    np.testing.assert_array_equal(mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, rows=rows[:2]),
-                                  plain[rows[:2]])
-    with pytest.raises(ValueError, match="rows must be positions 0..149"):
-        mel.mel_spectrograms(tracks, duration=1.0, cache=False, rows=np.array([150]))
-
-
 def test_a_prefetch_nobody_joins_can_be_closed(tracks, tmp_path, monkeypatch):
     monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
     assert mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=1) is None  # no workers
