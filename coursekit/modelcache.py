@@ -64,6 +64,8 @@ _FILES = ("arrays.npz", "model.json", "cnn.keras")
 #: ``coursekit models --size small`` (see :func:`write_committed`); read, never written, by :func:`trained`.
 COMMITTED = Path(__file__).resolve().parent.parent / "datasets" / "models"
 #: The modules whose code shapes a trained model: an edit to any of them retrains.
+#: coursekit.cnn.CLIP_SECONDS, known here without importing TensorFlow (a test checks that they agree).
+_CLIP_SECONDS = 3.0
 _TRAINING_MODULES = ("mixtape", "signals", "blend", "als", "text", "terms", "feedback", "evaluation", "cnn", "audio",
                      "mel", "synth", "loudness")
 
@@ -258,16 +260,19 @@ def _audio_fn(world, *, progress=None, background=None):
     space it was trained on), so that the CNN can be stored with the model
     (:func:`_fitted_cnn`).
     """
-    try:
-        from .cnn import CLIP_SECONDS, audio_vector_model  # TensorFlow: imported only when the audio model is trained
-    except ImportError:
-        return None
     from .mel import prefetch_mel_spectrograms
 
-    pool = prefetch_mel_spectrograms(world.tracks, duration=CLIP_SECONDS, n_jobs=min(4, os.cpu_count() or 1))
+    # the workers start before TensorFlow is imported (seconds of a core otherwise idle)
+    pool = prefetch_mel_spectrograms(world.tracks, duration=_CLIP_SECONDS, n_jobs=min(4, os.cpu_count() or 1))
     if pool is not None and background is not None:
         background.append(pool)
-    inner = audio_vector_model(world, progress=progress)
+    try:
+        from .cnn import audio_vector_model  # TensorFlow: imported only when the audio model is trained
+    except ImportError:
+        if pool is not None:
+            pool.close()
+        return None
+    inner = audio_vector_model(world, progress=progress)  # joins the workers (the same clips)
 
     def fn(item_factors, trained_mask):
         vectors = inner(item_factors, trained_mask)

@@ -213,3 +213,15 @@ def test_audio_vector_model_predicts_every_track_of_the_tiny_world(tiny, tmp_pat
         fn(factors, mask.astype(int))
     with pytest.raises(TypeError):
         cnn.audio_vector_model(world, no_such_option=1)
+
+
+def test_audio_vector_model_starts_the_spectrograms_at_once(tiny, tmp_path, monkeypatch):
+    # the workers start when the model is made (e.g. before DiscoverWeekly.fit's text and ALS), not when it is called
+    calls = []
+    monkeypatch.setattr(cnn.mel, "prefetch_mel_spectrograms", lambda tracks, **kw: calls.append((len(tracks), kw)))
+    world = tiny[0]
+    cnn.audio_vector_model(world, clip_seconds=1.5, cache_dir=tmp_path, n_jobs=3)
+    assert calls == [(len(world.tracks), {"duration": 1.5, "cache_dir": tmp_path, "n_jobs": 3})]
+    cnn.audio_vector_model(world, cache_dir=tmp_path, prefetch=False)
+    cnn.audio_vector_model(world, cache=False)  # nothing to prefetch into
+    assert len(calls) == 1

@@ -191,3 +191,9 @@ def test_two_processes_train_once(tmp_path):
     trainers = [out for out in outs if "collaborative filtering" in out]
     loaders = [out for out in outs if "loaded the trained models" in out]
     assert len(trainers) == 1 and len(loaders) == 1, outs
+
+
+def test_the_clip_length_known_without_tensorflow_is_the_cnns():
+    # the spectrogram workers start before coursekit.cnn (TensorFlow) is imported, for clips of this length
+    cnn = pytest.importorskip("coursekit.cnn")
+    assert modelcache._CLIP_SECONDS == cnn.CLIP_SECONDS
