@@ -26,6 +26,7 @@ The models' signals are computed in :mod:`coursekit.signals` and weighed in
 
 from __future__ import annotations
 
+import gc
 import time
 
 import numpy as np
@@ -36,7 +37,8 @@ from tqdm.auto import tqdm
 
 from .als import ALS, ImplicitALS
 from .blend import Blend, candidate_pool, default_batch_size, training_pairs
-from .evaluation import make_split
+from .evaluation import Split, make_split
+from .feedback import build_feedback, heldout_matrix
 from .genres import key_name
 from .signals import MODEL_GROUPS, SIGNAL_GROUPS, SIGNALS, ArtistCulture, profiles, signals
 from .text import CulturalVectors
@@ -178,6 +180,22 @@ def _first_valid(items: np.ndarray, k: int) -> np.ndarray:
     return packed
 
 
+def _validation_split(world, week: int) -> Split:
+    """``make_split`` of weeks ``< week`` against week ``week``, each listens copy freed as soon as it is used.
+
+    The same split as ``make_split(world, listens[listens.week < week], listens[listens.week == week], week)``;
+    on the large world the training weeks' copy of the listens (about 1 GB) is gone before the held-out
+    matrix is built, and the cyclic garbage pandas leaves is collected.
+    """
+    listens = world.listens
+    train = build_feedback(listens[listens["week"] < week], users=world.users["user_id"],
+                           tracks=world.tracks["track_id"])
+    gc.collect()
+    heldout = heldout_matrix(listens[listens["week"] == week], train, only_new=True)
+    gc.collect()
+    return Split(train, heldout, world.tracks["release_week"].to_numpy() <= week, week)
+
+
 # ------------------------------------------------------------------------- the whole system
 class DiscoverWeekly:
     """Train the three models, learn the blend on a validation week, and write mixtapes.
@@ -280,7 +298,7 @@ class DiscoverWeekly:
         self.artist_culture_ = ArtistCulture.from_vectors(self.culture_) if self.culture_ is not None else None
         last = world.n_weeks - 1
         listens = world.listens
-        val = make_split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
+        val = _validation_split(world, last)
         cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
         prof_val = profiles(world, val.train.strength, self.artist_culture_, cf_val.item_factors_, week=last)
         audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
@@ -295,6 +313,7 @@ class DiscoverWeekly:
         del val   # the validation week's matrices go before the final ones are built (the large world's peak)
         if audio_val is None:
             cf_val = prof_val = None
+        gc.collect()   # pandas frames hold reference cycles: free the validation copies before the next peak
         # the final models see every observed week
         self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
