@@ -195,5 +195,6 @@ def training_pairs(split, sig_fn, cold, *, negatives: int = 100, pool: int = 300
         part["user"] = batch[rows]
         parts.append(part)
         labels.append(np.concatenate([np.ones(len(pos_r)), np.zeros(int(ok.sum()))]))
-    pairs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    # one signal at a time, each batch's part freed as it is joined: the pairs are never held twice
+    pairs = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
     return pairs, np.concatenate(labels)
