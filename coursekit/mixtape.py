@@ -201,11 +201,20 @@ def _drop_after_cf(train, cf_model) -> None:
 
     The blend's pairs and the profiles read the training feedback's ``strength`` and ``preference``
     and the CF model's float64 factors; its ``confidence`` and ``scaled`` matrices and implicit's own
-    float32 copy of the factors (``model_``) go.
+    model (:func:`_drop_engine_copy`) go.
     """
     train.confidence = train.scaled = None
+    _drop_engine_copy(cf_model)
+
+
+def _drop_engine_copy(cf_model) -> None:
+    """Drop implicit's own model (its float32 copy of the factors, 128 MB for a million users).
+
+    The factors stay as the float64 ``user_factors_`` and ``item_factors_`` every signal reads; a model
+    loaded from the cache (:meth:`DiscoverWeekly.from_state`) has no ``model_`` either.
+    """
     if hasattr(cf_model, "model_"):
-        cf_model.model_ = None
+        del cf_model.model_
 
 
 # ------------------------------------------------------------------------- the whole system
@@ -247,7 +256,8 @@ class DiscoverWeekly:
         The blend's training pairs (signals per pair, with the user) and their
         0/1 labels, to refit only the blend; not kept in the model cache.
     cf_ : ALS
-        The CF model trained on every observed week.
+        The CF model trained on every observed week (an :class:`~coursekit.als.ImplicitALS` keeps its
+        factors as ``user_factors_`` and ``item_factors_``, without implicit's own ``model_``).
     culture_ : coursekit.text.CulturalVectors or None
         The fitted cultural vectors (``None`` for a model loaded from the cache:
         see :func:`coursekit.modelcache.trained`).
@@ -331,6 +341,7 @@ class DiscoverWeekly:
         self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
         self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
+        _drop_engine_copy(self.cf_)
         self.profile_ = profiles(world, self.train_.strength, self.artist_culture_, self.cf_.item_factors_)
         self.audio_vectors_ = None
         if audio_val is not None:

@@ -125,6 +125,8 @@ def profiles(world, strength, culture, item_factors=None, *, week: int | None = 
     n_artists = len(artists)
     to_artist = sp.csr_matrix((np.ones(len(tracks)), (np.arange(len(tracks)), artist_pos)),
                               shape=(len(tracks), n_artists))
+    # the passing copies first (a boolean copy of ``strength``, then ``ua`` twice), the similarity last
+    listeners = np.asarray((strength > 0).sum(axis=0)).ravel()
     ua = (strength @ to_artist).tocsr()
     totals = np.asarray(ua.sum(axis=1)).ravel()
     ua = sp.diags(1.0 / np.maximum(totals, 1e-12)) @ ua
@@ -145,7 +147,6 @@ def profiles(world, strength, culture, item_factors=None, *, week: int | None = 
     raw = np.column_stack([tracks["tempo"], tracks["mode"], tracks["loudness"]]).astype(float)
     sound = (raw - raw.mean(axis=0)) / raw.std(axis=0)
     user_sound = _user_mean(strength, sound)
-    listeners = np.asarray((strength > 0).sum(axis=0)).ravel()
     cold = listeners < cold_listeners
     known = sp.diags((~cold).astype(float)) @ to_artist          # tracks × artists, known tracks only
     n_known = np.asarray(known.sum(axis=0)).ravel()
