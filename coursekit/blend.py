@@ -66,8 +66,10 @@ class Blend:
         lr = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
         from threadpoolctl import threadpool_limits
 
+        X -= self.mean_   # standardised in place: the same values as (X - mean) / scale, without two copies of X
+        X /= self.scale_
         with threadpool_limits(1, "blas"):  # BLAS threads split the solver's sums: one gives the same weights anywhere
-            lr.fit((X - self.mean_) / self.scale_, labels)
+            lr.fit(X, labels)
         self.weights_ = pd.Series(lr.coef_[0], index=self.features_, name="weight")
         self.intercept_ = float(lr.intercept_[0])
         return self

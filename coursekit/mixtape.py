@@ -26,7 +26,9 @@ The models' signals are computed in :mod:`coursekit.signals` and weighed in
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import sys
 import time
 
 import numpy as np
@@ -190,10 +192,25 @@ def _validation_split(world, week: int) -> Split:
     listens = world.listens
     train = build_feedback(listens[listens["week"] < week], users=world.users["user_id"],
                            tracks=world.tracks["track_id"])
-    gc.collect()
+    _release_memory()
     heldout = heldout_matrix(listens[listens["week"] == week], train, only_new=True)
-    gc.collect()
+    _release_memory()
     return Split(train, heldout, world.tracks["release_week"].to_numpy() <= week, week)
+
+
+def _release_memory() -> None:
+    """Collect cyclic garbage and give the C heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    The blend's pairs come from thousands of batch-sized arrays; once freed, glibc keeps their pages
+    in its heap (about 0.4 GB on the large world) unless asked to return them. Elsewhere than on
+    Linux only the garbage is collected.
+    """
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):   # not glibc (musl): nothing to trim
+            pass
 
 
 def _drop_after_cf(train, cf_model) -> None:
@@ -330,13 +347,16 @@ class DiscoverWeekly:
             val, lambda u: signals(u, cf_model=cf_val, profile=prof_val, audio_vectors=audio_val),
             prof_val.cold, negatives=self.negatives, pool=self.pool, random_state=self.random_state,
             max_users=getattr(self, "blend_users", None)))
+        # the validation week's matrices and models go before the blend and the final training (the large
+        # world's peaks); the audio vectors' mapping below still needs the validation CF model and profiles
+        del val
+        if audio_val is None:
+            cf_val = prof_val = None
+        _release_memory()
         self.blend_ = step("blend", lambda: Blend(negatives=self.negatives, random_state=self.random_state,
                                                   use=self.use).fit(pairs, labels))
         self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); not cached
-        del val   # the validation week's matrices go before the final ones are built (the large world's peak)
-        if audio_val is None:
-            cf_val = prof_val = None
-        gc.collect()   # pandas frames hold reference cycles: free the validation copies before the next peak
+        _release_memory()
         # the final models see every observed week
         self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
