@@ -214,11 +214,11 @@ def _release_memory() -> None:
 
 
 def _drop_after_cf(train, cf_model) -> None:
-    """Free what the validation models no longer need once CF is trained (about 0.4 GB on the large world).
+    """Free what the signals never read once CF is trained (about 0.4 GB on the large world).
 
-    The blend's pairs and the profiles read the training feedback's ``strength`` and ``preference``
-    and the CF model's float64 factors; its ``confidence`` and ``scaled`` matrices and implicit's own
-    model (:func:`_drop_engine_copy`) go.
+    The blend's pairs, the profiles and the mixtapes read the training feedback's ``strength`` and
+    ``preference`` and the CF model's float64 factors; its ``confidence`` and ``scaled`` matrices and
+    implicit's own model (:func:`_drop_engine_copy`) go.
     """
     train.confidence = train.scaled = None
     _drop_engine_copy(cf_model)
@@ -283,7 +283,9 @@ class DiscoverWeekly:
     profile_ : Profiles
     audio_vectors_ : numpy.ndarray or None
     train_ : coursekit.feedback.Feedback
-        Feedback of every observed week.
+        Feedback of every observed week: ``strength`` and ``preference`` (its ``confidence`` and
+        ``scaled`` matrices, CF's input, are dropped once CF is trained: 0.3 GB on the large world;
+        :func:`coursekit.feedback.build_feedback` rebuilds them).
     timings_ : dict
         Seconds per training step.
     """
@@ -361,7 +363,8 @@ class DiscoverWeekly:
         self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
         self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
-        _drop_engine_copy(self.cf_)
+        _drop_after_cf(self.train_, self.cf_)
+        _release_memory()
         self.profile_ = profiles(world, self.train_.strength, self.artist_culture_, self.cf_.item_factors_)
         self.audio_vectors_ = None
         if audio_val is not None:
@@ -445,6 +448,7 @@ class DiscoverWeekly:
         model.timings_ = dict(meta.get("timings", {}))
         model.split_ = make_split(world, world.listens, world.listens.iloc[:0], world.n_weeks)
         model.train_ = model.split_.train
+        model.train_.confidence = model.train_.scaled = None   # as a fitted model: see _drop_after_cf
         model.cf_ = model._als()
         for name, value in arrays.items():
             if name.startswith("cf."):
