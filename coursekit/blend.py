@@ -66,8 +66,10 @@ class Blend:
         lr = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
         from threadpoolctl import threadpool_limits
 
+        X -= self.mean_   # standardised in place: the same values as (X - mean) / scale, without two copies of X
+        X /= self.scale_
         with threadpool_limits(1, "blas"):  # BLAS threads split the solver's sums: one gives the same weights anywhere
-            lr.fit((X - self.mean_) / self.scale_, labels)
+            lr.fit(X, labels)
         self.weights_ = pd.Series(lr.coef_[0], index=self.features_, name="weight")
         self.intercept_ = float(lr.intercept_[0])
         return self
@@ -195,5 +197,6 @@ def training_pairs(split, sig_fn, cold, *, negatives: int = 100, pool: int = 300
         part["user"] = batch[rows]
         parts.append(part)
         labels.append(np.concatenate([np.ones(len(pos_r)), np.zeros(int(ok.sum()))]))
-    pairs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    # one signal at a time, each batch's part freed as it is joined: the pairs are never held twice
+    pairs = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
     return pairs, np.concatenate(labels)

@@ -398,20 +398,24 @@ def _sparse_strength(listens: pd.DataFrame, weights: dict, users: IdMap, tracks:
     :func:`validate_listens` followed by :func:`interaction_strength`.
     """
     n_users, n_tracks = len(users), len(tracks)
-    week_codes, week = np.unique(listens["week"].to_numpy(np.int64), return_inverse=True)
+    # the weeks' codes as np.unique's (sorted), by hashing: no sorted copies of a column of few values
+    week, week_codes = pd.factorize(listens["week"].to_numpy(), sort=True)
     n_weeks = len(week_codes)
     index = np.int32 if max(n_users, n_tracks * n_weeks) < 2**31 else np.int64
-    rows = users.index(listens["user_id"].to_numpy(np.int64)).astype(index)
-    cols = tracks.index(listens["track_id"].to_numpy(np.int64)).astype(index)
+    rows = _positions(users, listens["user_id"].to_numpy(np.int64), index)
+    cols = _positions(tracks, listens["track_id"].to_numpy(np.int64), index)
     cols *= n_weeks
     cols += week.astype(index)        # column of (track, week)
     del week
     shape = (n_users, n_tracks * n_weeks)
     with np.errstate(over="ignore", invalid="ignore"):
         linear = np.zeros(len(listens))
+        term = np.empty(len(listens))
         for col, w in weights.items():
             if col != "saved" and w:
-                linear += w * listens[col].to_numpy(dtype=float)
+                np.multiply(listens[col].to_numpy(), w, out=term, dtype=float)   # = w · float(count), one buffer
+                linear += term
+        del term
         by_week = sp.coo_matrix((linear, (rows, cols)), shape=shape).tocsr()   # sums duplicate rows
         del linear
         rows_out = by_week.nnz
@@ -445,6 +449,14 @@ def _sparse_strength(listens: pd.DataFrame, weights: dict, users: IdMap, tracks:
     report = {"rows_in": len(listens), "duplicate_rows_merged": len(listens) - rows_out, "rows_out": rows_out,
               "pairs_observed": observed}
     return pairs, report
+
+
+def _positions(id_map: IdMap, ids: np.ndarray, dtype, *, chunk: int = 1 << 22) -> np.ndarray:
+    """``id_map.index(ids)`` as ``dtype``, a chunk at a time (no int64 array of every row beside the result)."""
+    out = np.empty(len(ids), dtype=dtype)
+    for start in range(0, len(ids), chunk):
+        out[start:start + chunk] = id_map.index(ids[start:start + chunk])
+    return out
 
 
 def _check_finite(values: np.ndarray, what: str, pairs=None, *,

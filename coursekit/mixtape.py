@@ -26,6 +26,9 @@ The models' signals are computed in :mod:`coursekit.signals` and weighed in
 
 from __future__ import annotations
 
+import ctypes
+import gc
+import sys
 import time
 
 import numpy as np
@@ -36,7 +39,8 @@ from tqdm.auto import tqdm
 
 from .als import ALS, ImplicitALS
 from .blend import Blend, candidate_pool, default_batch_size, training_pairs
-from .evaluation import make_split
+from .evaluation import Split, make_split
+from .feedback import build_feedback, heldout_matrix
 from .genres import key_name
 from .signals import MODEL_GROUPS, SIGNAL_GROUPS, SIGNALS, ArtistCulture, profiles, signals
 from .text import CulturalVectors
@@ -178,6 +182,58 @@ def _first_valid(items: np.ndarray, k: int) -> np.ndarray:
     return packed
 
 
+def _validation_split(world, week: int) -> Split:
+    """``make_split`` of weeks ``< week`` against week ``week``, each listens copy freed as soon as it is used.
+
+    The same split as ``make_split(world, listens[listens.week < week], listens[listens.week == week], week)``;
+    on the large world the training weeks' copy of the listens (about 1 GB) is gone before the held-out
+    matrix is built, and the cyclic garbage pandas leaves is collected.
+    """
+    listens = world.listens
+    train = build_feedback(listens[listens["week"] < week], users=world.users["user_id"],
+                           tracks=world.tracks["track_id"])
+    _release_memory()
+    heldout = heldout_matrix(listens[listens["week"] == week], train, only_new=True)
+    _release_memory()
+    return Split(train, heldout, world.tracks["release_week"].to_numpy() <= week, week)
+
+
+def _release_memory() -> None:
+    """Collect cyclic garbage and give the C heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    The blend's pairs come from thousands of batch-sized arrays; once freed, glibc keeps their pages
+    in its heap (about 0.4 GB on the large world) unless asked to return them. Elsewhere than on
+    Linux only the garbage is collected.
+    """
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):   # not glibc (musl): nothing to trim
+            pass
+
+
+def _drop_after_cf(train, cf_model) -> None:
+    """Free what the signals never read once CF is trained (about 0.4 GB on the large world).
+
+    The blend's pairs, the profiles and the mixtapes read the training feedback's ``strength`` and
+    ``preference`` and the CF model's float64 factors; its ``confidence`` and ``scaled`` matrices and
+    implicit's own model (:func:`_drop_engine_copy`) go.
+    """
+    train.confidence = train.scaled = None
+    _drop_engine_copy(cf_model)
+
+
+def _drop_engine_copy(cf_model) -> None:
+    """Drop implicit's own model (its float32 copy of the factors, 128 MB for a million users).
+
+    The factors stay as the float64 ``user_factors_`` and ``item_factors_`` every signal reads; a model
+    loaded from the cache (:meth:`DiscoverWeekly.from_state`) has no ``model_`` either.
+    """
+    if hasattr(cf_model, "model_"):
+        del cf_model.model_
+
+
 # ------------------------------------------------------------------------- the whole system
 class DiscoverWeekly:
     """Train the three models, learn the blend on a validation week, and write mixtapes.
@@ -217,7 +273,8 @@ class DiscoverWeekly:
         The blend's training pairs (signals per pair, with the user) and their
         0/1 labels, to refit only the blend; not kept in the model cache.
     cf_ : ALS
-        The CF model trained on every observed week.
+        The CF model trained on every observed week (an :class:`~coursekit.als.ImplicitALS` keeps its
+        factors as ``user_factors_`` and ``item_factors_``, without implicit's own ``model_``).
     culture_ : coursekit.text.CulturalVectors or None
         The fitted cultural vectors (``None`` for a model loaded from the cache:
         see :func:`coursekit.modelcache.trained`).
@@ -226,7 +283,9 @@ class DiscoverWeekly:
     profile_ : Profiles
     audio_vectors_ : numpy.ndarray or None
     train_ : coursekit.feedback.Feedback
-        Feedback of every observed week.
+        Feedback of every observed week: ``strength`` and ``preference`` (its ``confidence`` and
+        ``scaled`` matrices, CF's input, are dropped once CF is trained: 0.3 GB on the large world;
+        :func:`coursekit.feedback.build_feedback` rebuilds them).
     timings_ : dict
         Seconds per training step.
     """
@@ -280,8 +339,9 @@ class DiscoverWeekly:
         self.artist_culture_ = ArtistCulture.from_vectors(self.culture_) if self.culture_ is not None else None
         last = world.n_weeks - 1
         listens = world.listens
-        val = make_split(world, listens[listens["week"] < last], listens[listens["week"] == last], last)
+        val = _validation_split(world, last)
         cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
+        _drop_after_cf(val.train, cf_val)
         prof_val = profiles(world, val.train.strength, self.artist_culture_, cf_val.item_factors_, week=last)
         audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
             if self.audio_fn is not None and "audio" in self.use else None
@@ -289,16 +349,22 @@ class DiscoverWeekly:
             val, lambda u: signals(u, cf_model=cf_val, profile=prof_val, audio_vectors=audio_val),
             prof_val.cold, negatives=self.negatives, pool=self.pool, random_state=self.random_state,
             max_users=getattr(self, "blend_users", None)))
+        # the validation week's matrices and models go before the blend and the final training (the large
+        # world's peaks); the audio vectors' mapping below still needs the validation CF model and profiles
+        del val
+        if audio_val is None:
+            cf_val = prof_val = None
+        _release_memory()
         self.blend_ = step("blend", lambda: Blend(negatives=self.negatives, random_state=self.random_state,
                                                   use=self.use).fit(pairs, labels))
         self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); not cached
-        del val   # the validation week's matrices go before the final ones are built (the large world's peak)
-        if audio_val is None:
-            cf_val = prof_val = None
+        _release_memory()
         # the final models see every observed week
         self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
         self.train_ = self.split_.train
         self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
+        _drop_after_cf(self.train_, self.cf_)
+        _release_memory()
         self.profile_ = profiles(world, self.train_.strength, self.artist_culture_, self.cf_.item_factors_)
         self.audio_vectors_ = None
         if audio_val is not None:
@@ -382,6 +448,7 @@ class DiscoverWeekly:
         model.timings_ = dict(meta.get("timings", {}))
         model.split_ = make_split(world, world.listens, world.listens.iloc[:0], world.n_weeks)
         model.train_ = model.split_.train
+        model.train_.confidence = model.train_.scaled = None   # as a fitted model: see _drop_after_cf
         model.cf_ = model._als()
         for name, value in arrays.items():
             if name.startswith("cf."):

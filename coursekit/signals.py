@@ -93,6 +93,10 @@ class Profiles:
     weeks_out: np.ndarray            # training weeks each track has been out (at least 1)
 
 
+#: Artists per block of the cultural similarity (:func:`profiles`).
+_SIM_ROWS = 512
+
+
 def profiles(world, strength, culture, item_factors=None, *, week: int | None = None,
              cold_listeners: int = 5) -> Profiles:
     """Summaries of a training log for the signals.
@@ -121,6 +125,8 @@ def profiles(world, strength, culture, item_factors=None, *, week: int | None = 
     n_artists = len(artists)
     to_artist = sp.csr_matrix((np.ones(len(tracks)), (np.arange(len(tracks)), artist_pos)),
                               shape=(len(tracks), n_artists))
+    # the passing copies first (a boolean copy of ``strength``, then ``ua`` twice), the similarity last
+    listeners = np.asarray((strength > 0).sum(axis=0)).ravel()
     ua = (strength @ to_artist).tocsr()
     totals = np.asarray(ua.sum(axis=1)).ravel()
     ua = sp.diags(1.0 / np.maximum(totals, 1e-12)) @ ua
@@ -128,14 +134,19 @@ def profiles(world, strength, culture, item_factors=None, *, week: int | None = 
     documented = np.zeros(n_artists, bool)
     if culture is not None:
         pos = pd.Index(artists["artist_id"]).get_indexer(culture.artist_ids_)
-        V = culture.vectors_
-        sim[np.ix_(pos, pos)] = (V @ V.T).toarray()
+        V = sp.csr_matrix(culture.vectors_)
+        VT = V.T.tocsr()
+        # a block of rows at a time: V Vᵀ is nearly dense, and as one sparse product it would take
+        # 1.5× the dense matrix on top of it (the large world's 8,000 artists: 0.8 GB); each row is
+        # computed as in the whole product, so the values are the same
+        for start in range(0, len(pos), _SIM_ROWS):
+            rows = slice(start, start + _SIM_ROWS)
+            sim[np.ix_(pos[rows], pos)] = (V[rows] @ VT).toarray()
         documented[pos] = True
     np.fill_diagonal(sim, 0.0)  # "like an artist you play" means another artist
     raw = np.column_stack([tracks["tempo"], tracks["mode"], tracks["loudness"]]).astype(float)
     sound = (raw - raw.mean(axis=0)) / raw.std(axis=0)
     user_sound = _user_mean(strength, sound)
-    listeners = np.asarray((strength > 0).sum(axis=0)).ravel()
     cold = listeners < cold_listeners
     known = sp.diags((~cold).astype(float)) @ to_artist          # tracks × artists, known tracks only
     n_known = np.asarray(known.sum(axis=0)).ravel()

@@ -200,3 +200,21 @@ def test_a_save_counts_once_per_week_but_once_in_every_week():
     np.testing.assert_array_equal(fb.strength.toarray(), [[3 + 2 * 5.0, 0.0]])
     assert fb.report["duplicate_rows_merged"] == 1
     assert fb.report["pairs_without_evidence"] == 1   # (1, 11): a row, but no signal
+
+
+def test_weeks_in_any_order_and_with_gaps_are_summed_per_week_then_over_weeks():
+    # weeks 7, 2, 7, 40 (unsorted, gaps): saves are clipped per week, so (1, 10) has two saves, not three
+    listens = log([(1, 10, 7, 1, 1, 0), (1, 10, 2, 2, 1, 0), (1, 10, 7, 0, 1, 1), (2, 11, 40, 4, 0, 0)])
+    fb = build_feedback(listens, users=[1, 2], tracks=[10, 11])
+    # (1, 10): streams 1 + 2 + 0, saves one in week 7 and one in week 2 (x 5), one visit (x 2)
+    np.testing.assert_array_equal(fb.strength.toarray(), [[3 + 2 * 5.0 + 2.0, 0.0], [0.0, 4.0]])
+    assert fb.report["duplicate_rows_merged"] == 1   # the two week-7 rows of (1, 10)
+
+
+def test_positions_a_chunk_at_a_time_are_the_id_maps():
+    from coursekit.feedback import _positions
+
+    ids = IdMap(np.array([30, 10, 20]), "user_id")
+    got = _positions(ids, np.array([20, 30, 30, 10, 20]), np.int32, chunk=2)
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, [2, 0, 0, 1, 2])

@@ -262,3 +262,36 @@ def test_a_song_too_new_for_cf_gets_its_artist_when_cf_speaks_for_it(tiny_model)
     assert all(f" by {name}, " in why for name, why in zip(names, table["why"]))
     table = model.explain(user, cold, contributions=_contributions(len(cold), artist=0.4, sound=1.5))
     assert (table["reason"] == "sound").all()
+
+
+def test_cultural_similarity_in_blocks_is_the_whole_product(tiny_model, monkeypatch):
+    import scipy.sparse as sp
+
+    import coursekit.signals as signals_module
+
+    world, _, model = tiny_model
+    culture = model.artist_culture_
+    whole = signals_module.profiles(world, model.train_.strength, culture).artist_similarity
+    monkeypatch.setattr(signals_module, "_SIM_ROWS", 3)   # many blocks, the last one short
+    blocks = signals_module.profiles(world, model.train_.strength, culture).artist_similarity
+    np.testing.assert_array_equal(blocks, whole)
+    V = sp.csr_matrix(culture.vectors_)
+    pos = pd.Index(world.artists["artist_id"]).get_indexer(culture.artist_ids_)
+    expected = np.zeros_like(whole)
+    expected[np.ix_(pos, pos)] = (V @ V.T).toarray()
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_array_equal(blocks, expected)
+    assert (blocks != 0).any() and len(pos) > 3
+
+
+def test_the_validation_split_is_make_splits(tiny_model):
+    from coursekit.evaluation import validation_split
+    from coursekit.mixtape import _validation_split
+
+    world, _, _ = tiny_model
+    ours, theirs = _validation_split(world, world.n_weeks - 1), validation_split(world)
+    for name in ("strength", "preference", "confidence", "scaled"):
+        assert (getattr(ours.train, name) != getattr(theirs.train, name)).nnz == 0
+    assert (ours.heldout != theirs.heldout).nnz == 0 and ours.heldout.nnz > 0
+    np.testing.assert_array_equal(ours.released, theirs.released)
+    assert ours.week == theirs.week == world.n_weeks - 1
