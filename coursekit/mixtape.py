@@ -271,7 +271,8 @@ class DiscoverWeekly:
         With ``weights_``, the learned blend.
     validation_pairs_ : (dict, numpy.ndarray)
         The blend's training pairs (signals per pair, with the user) and their
-        0/1 labels, to refit only the blend; not kept in the model cache.
+        0/1 labels, to refit only the blend (stored with the model: a model
+        from the cache has them too).
     cf_ : ALS
         The CF model trained on every observed week (an :class:`~coursekit.als.ImplicitALS` keeps its
         factors as ``user_factors_`` and ``item_factors_``, without implicit's own ``model_``).
@@ -357,7 +358,7 @@ class DiscoverWeekly:
         _release_memory()
         self.blend_ = step("blend", lambda: Blend(negatives=self.negatives, random_state=self.random_state,
                                                   use=self.use).fit(pairs, labels))
-        self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); not cached
+        self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); stored with the model
         _release_memory()
         # the final models see every observed week
         self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
@@ -409,6 +410,10 @@ class DiscoverWeekly:
                            "culture.shape": np.asarray(c.vectors_.shape, dtype=np.int64)})
         if self.audio_vectors_ is not None:
             arrays["audio_vectors"] = self.audio_vectors_
+        pairs, labels = getattr(self, "validation_pairs_", None) or ({}, None)
+        if labels is not None:  # the blend's training pairs: chapter 05 refits the blend on them (its ablation)
+            arrays.update({f"validation.{k}": np.asarray(v) for k, v in pairs.items()})
+            arrays["validation_labels"] = np.asarray(labels)
         meta = {"params": {k: getattr(self, k) for k in self._PARAMS},
                 "blend": {"negatives": self.blend_.negatives, "C": self.blend_.C,
                           "random_state": self.blend_.random_state, "use": list(self.blend_.use),
@@ -473,6 +478,12 @@ class DiscoverWeekly:
         if audio is not None and audio.shape != (n_tracks, Y.shape[1]):
             raise ValueError(f"the stored audio vectors are {audio.shape}, not ({n_tracks}, {Y.shape[1]})")
         model.audio_vectors_ = audio
+        labels = arrays.get("validation_labels")
+        if labels is not None:
+            pairs = {name[len("validation."):]: value for name, value in arrays.items() if name.startswith("validation.")}
+            if any(len(v) != len(labels) for v in pairs.values()):
+                raise ValueError("the stored blend training pairs and their labels differ in length")
+            model.validation_pairs_ = (pairs, labels)
         model.profile_ = profiles(world, model.train_.strength, model.artist_culture_, Y)
         return model
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import json
 import os
 from contextlib import contextmanager
@@ -105,6 +106,7 @@ def _code_fingerprint() -> str:
 
 
 def _cache_key(world, params: dict) -> str:
+    params = {name: value for name, value in params.items() if not _is_default(name, value)}
     content = world_key(world)
     if not content:
         return ""
@@ -113,6 +115,19 @@ def _cache_key(world, params: dict) -> str:
     blob = json.dumps({"world": content, "params": params, "version": __version__, "format": FORMAT,
                        "code": _code_fingerprint(), "tf_threads": tf_threads}, sort_keys=True, default=repr)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _is_default(name: str, value) -> bool:
+    """Whether ``value`` is :class:`DiscoverWeekly`'s default for parameter ``name`` (then it does not change the key)."""
+    parameter = inspect.signature(DiscoverWeekly).parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return False
+    default = parameter.default
+    if default is None:
+        return value is None
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple)) and tuple(value) == default
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool) and value == default
 
 
 def trained(world, *, cache_dir=None, progress=None, audio: bool = True, retrain: bool = False,
@@ -144,7 +159,8 @@ def trained(world, *, cache_dir=None, progress=None, audio: bool = True, retrain
         this world with these parameters (its folder is named after the same
         key as the cache's), then the cache. A model loaded from either has ``culture_ = None`` (its
         ``artist_culture_`` holds what the mixtape uses of the cultural vectors)
-        and no ``validation_pairs_``.
+        and keeps the blend's ``validation_pairs_``. Parameters given at their
+        default value name the same model as when left out.
 
     Warns
     -----
@@ -179,6 +195,11 @@ def _trained(world, *, cache_dir, progress, audio, retrain, committed, **params)
                 say("these are the course's committed models, trained by this code on this world "
                     "(--retrain trains afresh)")
                 return model, shipped
+    if audio and importlib.util.find_spec("tensorflow") is None:  # no CNN can be trained here: say so in the key
+        say("TensorFlow is not installed, so the models are trained without the audio CNN "
+            "(pip install 'coursekit[tensorflow]' to train it)")
+        audio, key = False, _cache_key(world, {**params, "audio": False})
+        folder = root / f"discover-weekly-{key}"
     with _lock(root, key, say):
         model = None if retrain else _load(folder, world, say)
         if model is not None:
@@ -242,7 +263,8 @@ def _fit(world, *, audio: bool, say, **params) -> DiscoverWeekly:
     """Train; numpy's BLAS on one thread, so the stored numbers (losses included) are the same on any core count."""
     background = []
     if audio and "audio_fn" not in params:
-        params["audio_fn"] = _audio_fn(world, progress=say, background=background)
+        params["audio_fn"] = _audio_fn(world, progress=say, background=background,
+                                       random_state=params.get("random_state", 0))
     try:
         with threadpool_limits(1, "blas"):
             return DiscoverWeekly(**params).fit(world, progress=say)
@@ -251,7 +273,7 @@ def _fit(world, *, audio: bool, say, **params) -> DiscoverWeekly:
             pool.close()
 
 
-def _audio_fn(world, *, progress=None, background=None):
+def _audio_fn(world, *, progress=None, background=None, random_state: int = 0):
     """The chapter 04 audio model as a blend signal, when its module is available.
 
     Its spectrograms start in worker processes at once (appended to ``background``),
@@ -272,7 +294,7 @@ def _audio_fn(world, *, progress=None, background=None):
         if pool is not None:
             pool.close()
         return None
-    inner = audio_vector_model(world, progress=progress)  # joins the workers (the same clips)
+    inner = audio_vector_model(world, progress=progress, random_state=random_state)  # joins the workers (the same clips)
 
     def fn(item_factors, trained_mask):
         vectors = inner(item_factors, trained_mask)

@@ -197,3 +197,43 @@ def test_the_clip_length_known_without_tensorflow_is_the_cnns():
     # the spectrogram workers start before coursekit.cnn (TensorFlow) is imported, for clips of this length
     cnn = pytest.importorskip("coursekit.cnn")
     assert modelcache._CLIP_SECONDS == cnn.CLIP_SECONDS
+
+
+def test_a_loaded_model_keeps_the_blends_training_pairs(world, stored, tmp_path):
+    """Chapter 05 refits the blend on ``validation_pairs_``: a cached model has the same pairs, and the same refit."""
+    from coursekit.blend import Blend
+
+    root = _copy(stored[0], tmp_path)
+    loaded, messages, _ = _trained(world, root)
+    assert any("loaded the trained models" in m for m in messages)
+    fresh = modelcache._fit(world, audio=False, say=lambda m: None, factors=8, iterations=3)
+    (pairs, labels), (pairs0, labels0) = loaded.validation_pairs_, fresh.validation_pairs_
+    assert sorted(pairs) == sorted(pairs0) and "user" in pairs
+    np.testing.assert_array_equal(labels, labels0)
+    for name in pairs0:
+        np.testing.assert_array_equal(pairs[name], pairs0[name])
+    refit = Blend(negatives=loaded.negatives, random_state=loaded.random_state, use=loaded.use).fit(pairs, labels)
+    np.testing.assert_array_equal(refit.weights_, loaded.blend_.weights_)
+
+
+def test_parameters_at_their_default_name_the_same_model(world):
+    key = modelcache._cache_key
+    assert key(world, {"audio": True}) == key(world, {"audio": True, "n": 30, "new_share": 1 / 30, "random_state": 0,
+                                                      "use": list(modelcache.DiscoverWeekly().use)})
+    assert key(world, {"audio": True}) != key(world, {"audio": True, "random_state": 1})
+    assert key(world, {"audio": True}) != key(world, {"audio": True, "n": 20})
+    assert key(world, {"audio": True}) != key(world, {"audio": False})
+
+
+def test_without_tensorflow_the_models_are_keyed_as_trained_without_audio(world, tmp_path, monkeypatch):
+    """No CNN can be trained without TensorFlow: the model is stored under the no-audio key, and says so."""
+    real = modelcache.importlib.util.find_spec
+    monkeypatch.setattr(modelcache.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    messages = []
+    model = trained(world, cache_dir=tmp_path, progress=messages.append, audio=True, factors=8, iterations=3)
+    assert model.audio_vectors_ is None
+    assert any("TensorFlow is not installed" in m for m in messages), messages
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    expected = modelcache._cache_key(world, {"audio": False, "factors": 8, "iterations": 3})
+    assert folder.name == f"discover-weekly-{expected}"
