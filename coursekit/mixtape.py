@@ -344,8 +344,18 @@ class DiscoverWeekly:
         cf_val = step("collaborative filtering (validation weeks)", lambda: self._als().fit(val.train.scaled))
         _drop_after_cf(val.train, cf_val)
         prof_val = profiles(world, val.train.strength, self.artist_culture_, cf_val.item_factors_, week=last)
-        audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) \
-            if self.audio_fn is not None and "audio" in self.use else None
+
+        def final_cf():  # the final models see every observed week
+            self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
+            self.train_ = self.split_.train
+            self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
+            _drop_after_cf(self.train_, self.cf_)
+            _release_memory()
+
+        audio = self.audio_fn is not None and "audio" in self.use
+        if audio:  # the final CF trains first, while the audio step's spectrograms render in worker processes:
+            final_cf()  # it would otherwise run last, on one core, with the other idle
+        audio_val = step("audio model (validation weeks)", lambda: self._audio(cf_val, prof_val)) if audio else None
         pairs, labels = step("blend training pairs", lambda: training_pairs(
             val, lambda u: signals(u, cf_model=cf_val, profile=prof_val, audio_vectors=audio_val),
             prof_val.cold, negatives=self.negatives, pool=self.pool, random_state=self.random_state,
@@ -360,12 +370,8 @@ class DiscoverWeekly:
                                                   use=self.use).fit(pairs, labels))
         self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); stored with the model
         _release_memory()
-        # the final models see every observed week
-        self.split_ = make_split(world, listens, listens.iloc[:0], world.n_weeks)
-        self.train_ = self.split_.train
-        self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
-        _drop_after_cf(self.train_, self.cf_)
-        _release_memory()
+        if not audio:  # after the validation models are freed (the large world's peak)
+            final_cf()
         self.profile_ = profiles(world, self.train_.strength, self.artist_culture_, self.cf_.item_factors_)
         self.audio_vectors_ = None
         if audio_val is not None:
