@@ -13,6 +13,11 @@ rest is for the Jupyter server). The notebooks on disk are not modified.
     python benchmarks/notebooks.py                 # every notebook in notebooks/
     python benchmarks/notebooks.py notebooks/01_implicit_feedback.ipynb
     python benchmarks/notebooks.py --cold          # each with empty caches (a fresh $COURSEKIT_DATA)
+    python benchmarks/notebooks.py --cold --set RETRAIN=True notebooks/05_discover_weekly.ipynb
+
+``--set NAME=VALUE`` (repeatable) runs the notebook with a parameter changed, as a
+student would edit it: the line ``NAME = VALUE`` is added to the cell that first assigns
+``NAME`` (a notebook that has no such parameter is an error).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ BINDER_MB = 1.2 * 1024  # Binder's 2 GB must also hold the Jupyter server
 # peak memory (MB) of its descendants (the kernel's process tree) and the index of
 # the cell that was running at the peak.
 _CHILD = r"""
-import sys, threading, time, nbformat, psutil
+import json, sys, threading, time, nbformat, psutil
 from nbclient import NotebookClient
 me, peak, done, cell = psutil.Process(), [0, -1], threading.Event(), [-1]
 def sample():
@@ -52,6 +57,11 @@ def started(cell_index, **_):
 thread = threading.Thread(target=sample, daemon=True)
 thread.start()
 nb = nbformat.read(sys.argv[1], as_version=4)
+for name, value in json.loads(sys.argv[3]).items():  # --set: a parameter changed where it is first assigned
+    cells = [c for c in nb.cells if c.cell_type == "code" and any(line.startswith(f"{name} =") for line in c.source.splitlines())]
+    if not cells:
+        sys.exit(f"{sys.argv[1]} has no parameter {name} (no line '{name} = ...')")
+    cells[0].source += f"\n{name} = {value}"
 start = time.perf_counter()
 NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}},
                on_cell_start=started).execute()
@@ -62,16 +72,19 @@ print(seconds, peak[0] / 2**20, peak[1])
 """
 
 
-def measure(path: Path, *, cold: bool = False) -> tuple[float, float, int]:
+def measure(path: Path, *, cold: bool = False, params: dict | None = None) -> tuple[float, float, int]:
     """Wall seconds, peak MB and the index of the cell running at the peak, for a fresh kernel running ``path``.
 
     With ``cold``, the notebook runs with empty caches: ``COURSEKIT_DATA`` is a new temporary folder.
+    ``params`` maps parameter names to the Python source of their new values (``--set``).
     """
+    import json
+
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="coursekit-cold-") as empty:
         if cold:
             env["COURSEKIT_DATA"] = empty
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(path.parent)],
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(path.parent), json.dumps(params or {})],
                               capture_output=True, text=True, env=env)
     if proc.returncode:
         raise RuntimeError(f"{path.name} failed:\n{proc.stderr[-3000:]}")
@@ -95,16 +108,25 @@ def main() -> int:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--cold", action="store_true",
                         help="run each notebook with empty caches (a fresh temporary $COURSEKIT_DATA)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change a notebook parameter, e.g. --set RETRAIN=True (repeatable)")
     args = parser.parse_args()
+    params = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            parser.error(f"--set takes NAME=VALUE, e.g. --set RETRAIN=True; got {item!r}")
+        params[name.strip()] = value.strip()
     paths = [p.resolve() for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"caches: {'empty (--cold)' if args.cold else os.environ.get('COURSEKIT_DATA', 'the default')}")
+          f"caches: {'empty (--cold)' if args.cold else os.environ.get('COURSEKIT_DATA', 'the default')}"
+          + "".join(f"; {name} = {value}" for name, value in params.items()))
     print(f"{'notebook':<36}{'wall s':>8}{'peak MB':>9}  budget  Binder  load   peak while")
     failed = False
     for path in paths:
         load = os.getloadavg()[0]
         try:
-            seconds, peak, cell = measure(path, cold=args.cold)
+            seconds, peak, cell = measure(path, cold=args.cold, params=params)
         except RuntimeError as exc:
             print(f"{path.name:<36}  FAILED\n{exc}")
             failed = True

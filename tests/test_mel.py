@@ -69,7 +69,7 @@ def test_training_stops_spectrogram_workers_it_did_not_use(monkeypatch):
         def close(self):
             closed.append(True)
 
-    def fake_audio_fn(world, *, progress=None, background=None):
+    def fake_audio_fn(world, *, progress=None, background=None, random_state=0):
         background.append(Pool())  # as prefetch_mel_spectrograms' pool
         return lambda item_factors, trained_mask: None
 
