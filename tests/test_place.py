@@ -244,7 +244,7 @@ def test_trained_cnn_stores_the_cnn_once_and_then_loads_it(tmp_path, monkeypatch
     X = np.random.default_rng(0).normal(-40, 10, size=(len(tiny.tracks), 40, mel.MEL_BANDS)).astype(np.float32)
     trainings = []
 
-    def fake_audio_vector_model(world, progress=None):
+    def fake_audio_vector_model(world, progress=None, random_state=0):
         def fn(item_factors, trained_mask):
             trainings.append(int(trained_mask.sum()))
             fn.model = cnn.AudioCNN(filters=(4, 4, 4), dense=8, crop_seconds=0.8, epochs=1).fit(
