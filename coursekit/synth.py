@@ -572,27 +572,39 @@ def _render_line(n: int, sr: int, onset, length, velocity, midi, table, envelope
     increment = np.round(_midi_to_hz(midi) * (_TABLE_SIZE * 65536 / sr)).astype(np.int64)
     release = np.maximum(1.0 - np.arange(int(_RELEASE * sr) + 1) / (_RELEASE * sr), 0.0).astype(np.float32)
     y = np.zeros(n, dtype=np.float32)
-    # the phase, its table index and the wave are computed in place, in buffers as long as the longest note
-    phase = np.empty(min(n, envelope.size), dtype=np.int64)
-    wave = np.empty(phase.size, dtype=np.float32)
-    for j in range(len(start)):
-        lo, hi = max(start[j], 0), min(stop[j], start[j] + envelope.size)
-        if hi <= lo:
-            continue
-        k0, m = lo - start[j], hi - lo  # samples since the onset at lo; samples played
-        k = np.arange(k0, k0 + m)
-        p, w = phase[:m], wave[:m]
-        np.take(table, np.bitwise_and(np.right_shift(np.multiply(increment[j, 0], k, out=p), 16, out=p),
-                                      _TABLE_SIZE - 1, out=p), out=w)
-        for tone in range(1, midi.shape[1]):
-            np.bitwise_and(np.right_shift(np.multiply(increment[j, tone], k, out=p), 16, out=p), _TABLE_SIZE - 1, out=p)
+    # which samples of each note sound: [lo, hi) of the clip, k0 samples after its onset; a pitch (or
+    # chord) that comes back is computed once, as long as its longest note needs, and sliced
+    rows = [tuple(row) for row in increment.tolist()]
+    notes, spans = [], {}
+    for j, (s, e) in enumerate(zip(start.tolist(), stop.tolist())):
+        lo, hi = max(s, 0), min(e, s + envelope.size)
+        if hi > lo:
+            notes.append((j, lo, hi, lo - s))
+            first, last = spans.get(rows[j], (lo - s, hi - s))
+            spans[rows[j]] = (min(first, lo - s), max(last, hi - s))
+    if not notes:
+        return y
+    # the phase in 16.16 fixed point, its table index and the wave, computed in place
+    k_all = np.arange(max(last for _, last in spans.values()))
+    phase = np.empty(k_all.size, dtype=np.int64)
+    waves = {}
+    for tones, (first, last) in spans.items():
+        k, p = k_all[first:last], phase[: last - first]
+        w = np.take(table, np.bitwise_and(np.right_shift(np.multiply(tones[0], k, out=p), 16, out=p),
+                                          _TABLE_SIZE - 1, out=p))
+        for inc in tones[1:]:
+            np.bitwise_and(np.right_shift(np.multiply(inc, k, out=p), 16, out=p), _TABLE_SIZE - 1, out=p)
             w += table[p]
+        waves[tones] = (first, w)
+    for j, lo, hi, k0 in notes:
+        first, w = waves[rows[j]]
+        m = hi - lo  # samples played
         gain = np.float32(velocity[j]) * envelope[k0: k0 + m]  # float32, as the wave
         past = k0 + m - 1 - int(round(length[j] * sr))  # samples past the note's end at the segment's end
         if past > 0:  # release: the tail of the segment fades out linearly
             tail = min(past, m)
             gain[-tail:] *= release[np.minimum(np.arange(past - tail + 1, past + 1), release.size - 1)]
-        np.multiply(gain, w, out=y[lo:hi], casting="same_kind")
+        np.multiply(gain, w[k0 - first: k0 - first + m], out=y[lo:hi], casting="same_kind")
     return y
 
 
