@@ -516,7 +516,7 @@ def _harmonics(instrument: str, brightness: float, n: int) -> np.ndarray:
     return a * np.exp(-(k - 1) * (1.0 - brightness) * 0.35)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)
 def _wavetable(instrument: str, brightness: float, n_harmonics: int) -> np.ndarray:
     """One cycle of a band-limited waveform, peak 1, float32."""
     spectrum = np.zeros(_TABLE_SIZE // 2 + 1, dtype=complex)
@@ -774,6 +774,7 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
     return y
 
 
+@lru_cache(maxsize=1024)
 def _timbre(electric: str, acoustic: float, brightness: float, n_harmonics: int, sr: int) -> tuple:
     """Wavetable and envelope between an electric instrument (acoustic = 0) and an acoustic one (1)."""
     other = "pluck" if electric == "pluck" else "piano"
