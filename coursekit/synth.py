@@ -649,6 +649,7 @@ def _render_voice(n: int, sr: int, onset, length, velocity, midi, seed: int) -> 
     # the instantaneous pitch is f0·(1 + depth·sin(2π·rate·t)): its phase in cycles is f0·t − f0·depth·cos(…)/(2π·rate)
     wobble = np.cos(np.arange(n, dtype=np.float32) * np.float32(2 * np.pi * rate / sr))  # float32: 10x the float64 speed
     wobble *= np.float32(1 / (2 * np.pi * rate))
+    setting_in = int(0.2 * sr) + 2  # samples that cover the vibrato's first 0.2 s
     y = np.zeros(n, dtype=np.float32)
     for j in range(len(start)):
         lo, hi = max(start[j], 0), min(stop[j] + release, n)
@@ -658,22 +659,25 @@ def _render_voice(n: int, sr: int, onset, length, velocity, midi, seed: int) -> 
         t = np.arange(lo - start[j], hi - start[j], dtype=np.float32)
         t /= np.float32(sr)  # seconds since the onset
         f0 = np.float32(_midi_to_hz(midi[j]))
-        cycles = np.divide(t, np.float32(0.2))
-        np.minimum(cycles, np.float32(1.0), out=cycles)
-        cycles *= np.float32(0.011)  # the vibrato's depth sets in over 0.2 s
-        cycles *= wobble[lo:hi]
+        # the vibrato's depth sets in over 0.2 s: 0.011·min(t / 0.2, 1), a factor of exactly 0.011 afterwards
+        cycles = wobble[lo:hi] * np.float32(0.011)
+        head = min(t.size, setting_in)
+        depth = np.divide(t[:head], np.float32(0.2))
+        np.minimum(depth, np.float32(1.0), out=depth)
+        depth *= np.float32(0.011)
+        np.multiply(depth, wobble[lo: lo + head], out=cycles[:head])
         np.subtract(t, cycles, out=cycles)
-        cycles *= f0
-        cycles *= _TABLE_SIZE
+        cycles *= f0 * np.float32(_TABLE_SIZE)  # exact: the same as times f0, then times 4096 (a power of 2)
         index = cycles.astype(np.int64)
         index &= _TABLE_SIZE - 1
         wave = _voice_table(int(midi[j]), int(vowels[j]), sr)[index]
         gain = np.float32(velocity[j]) * envelope[lo - start[j]: hi - start[j]]  # float32, as the wave
         end = min(length[j], (stop[j] - start[j]) / sr)  # sung until its length is over or the next note
-        t -= np.float32(end)  # the fade-out over 0.06 s after the end
-        t /= np.float32(0.06)
-        np.subtract(np.float32(1.0), t, out=t)
-        gain *= np.clip(t, 0.0, 1.0, out=t)
+        fading = t[np.searchsorted(t, np.float32(end), side="right"):]  # the fade-out over 0.06 s after the end
+        fading -= np.float32(end)
+        fading /= np.float32(0.06)
+        np.subtract(np.float32(1.0), fading, out=fading)
+        gain[gain.size - fading.size:] *= np.clip(fading, 0.0, 1.0, out=fading)
         gain *= wave
         y[lo:hi] += gain
     return y
