@@ -126,9 +126,74 @@ _SEARCH_STRIDE = 4
 _SURELY_LIMITED = 6.0
 
 
+#: Samples a block of the K-weighting's block form (:func:`_k_blocks`); 2205 (100 ms at 22050 Hz) is 45 of them.
+_K_BLOCK = 49
+
+
+@lru_cache(maxsize=8)
+def _k_blocks(sr: int) -> tuple:
+    """The K-weighting filter in block form: a block's output is a matrix product, the state passes between blocks.
+
+    With ``x`` and ``y`` a block of ``L = _K_BLOCK`` samples in and out and
+    ``s`` the filter's state (4 numbers) at the block's start,
+    ``y = T x + G s`` and the next block starts in the state
+    ``Phi s + Psi x``: ``T`` holds the impulse response (lower triangular
+    Toeplitz), ``G`` the response to each state, ``Phi`` and ``Psi`` the
+    state after ``L`` samples. Each is read off the filter (run on unit
+    impulses and unit states), and ``Phi``'s powers ``Phi^d`` for d = 1, 2,
+    4, ... until they vanish (its poles are inside the unit circle) serve the
+    scan that propagates the states. Returns ``(T', Psi', G', [(d, Phi^d')])``,
+    transposed for row-vector products, the first two float32.
+    """
+    from scipy.signal import lfilter, sos2tf
+
+    b, a = sos2tf(_k_weighting(sr))
+    impulse = np.eye(_K_BLOCK)[0]
+    h = lfilter(b, a, impulse)
+    T = np.array([np.concatenate([np.zeros(j), h[: _K_BLOCK - j]]) for j in range(_K_BLOCK)]).T
+    G, Phi = np.zeros((_K_BLOCK, 4)), np.zeros((4, 4))
+    for m, state in enumerate(np.eye(4)):
+        G[:, m], Phi[:, m] = lfilter(b, a, np.zeros(_K_BLOCK), zi=state)
+    Psi = np.stack([lfilter(b, a, x, zi=np.zeros(4))[1] for x in np.eye(_K_BLOCK)], axis=1)
+    powers, P, d = [], Phi, 1
+    while np.abs(P).max() > 1e-18:
+        powers.append((d, np.ascontiguousarray(P.T)))
+        P, d = P @ P, 2 * d
+    return (np.ascontiguousarray(T.T, dtype=np.float32), np.ascontiguousarray(Psi.T, dtype=np.float32),
+            np.ascontiguousarray(G.T), powers)
+
+
+def _k_filter(x: np.ndarray, sr: int) -> np.ndarray:
+    """K-weight a mono float32 signal a block at a time (:func:`_k_blocks`): what ``sosfilt`` gives, float32.
+
+    Twice the speed of ``sosfilt``: the work is three matrix products and a
+    scan of the block states (``s[k] += Phi^d s[k - d]`` for d = 1, 2, 4, ...)
+    instead of a loop over every sample.
+    """
+    T, Psi, G, powers = _k_blocks(sr)
+    blocks = np.zeros((-(-x.size // _K_BLOCK), _K_BLOCK), dtype=np.float32)
+    blocks.reshape(-1)[: x.size] = x
+    with _blas_threads().limit(limits=1, user_api="blas"):  # small products: more threads only wait for each other
+        y = blocks @ T  # each block's response from rest
+        states = np.zeros((blocks.shape[0], 4))
+        states[1:] = blocks[:-1] @ Psi  # the state each block leaves, from rest
+        for d, Phi_d in powers:  # s[k] = sum over j of Phi^j (state left by block k - 1 - j)
+            states[d:] = states[d:] + states[:-d] @ Phi_d
+        y += (states @ G).astype(np.float32)
+    return y.reshape(-1)[: x.size]
+
+
+@lru_cache(maxsize=1)
+def _blas_threads():
+    """The process's BLAS thread pools (found once: looking them up takes a millisecond, limiting them microseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _k_loudness(z: np.ndarray, sr: int) -> float:
-    """The true loudness of a mono float signal, as :func:`integrated_loudness` measures it (no checks)."""
-    return _gated_loudness(_block_powers(z, sr))
+    """The true loudness of a mono float signal, K-weighted in float32 (within 0.001 LU of :func:`integrated_loudness`)."""
+    return _gated_loudness(_block_powers(_k_filter(np.asarray(z, dtype=np.float32), sr), sr, k_weighted=False))
 
 
 def _search_samples(y: np.ndarray, sr: int) -> np.ndarray:

@@ -65,7 +65,7 @@ SR = 22050
 #: Default clip length, seconds: 8 beats at 60 BPM, the world's slowest tempo (2 2/3 bars of 3/4).
 DEFAULT_DURATION = 8.0
 #: Bump when the synthesiser's output changes; part of the cache key.
-SYNTH_VERSION = 3
+SYNTH_VERSION = 4
 #: Rendering styles: ``"real"`` (the world's audio: a performed, produced take) and
 #: ``"easy"`` (the score played exactly, dry and clean).
 STYLES = ("real", "easy")
