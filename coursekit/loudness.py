@@ -196,12 +196,12 @@ def _k_loudness(z: np.ndarray, sr: int) -> float:
     return _gated_loudness(_block_powers(_k_filter(np.asarray(z, dtype=np.float32), sr), sr, k_weighted=False))
 
 
-def _search_samples(y: np.ndarray, sr: int) -> np.ndarray:
-    """Every ``_SEARCH_STRIDE``-th sample of each 100 ms step, shape (steps, samples); one row if shorter than a block."""
+def _search_samples(y: np.ndarray, sr: int, stride: int = _SEARCH_STRIDE) -> np.ndarray:
+    """Every ``stride``-th sample of each 100 ms step, shape (steps, samples); one row if shorter than a block."""
     step = int(round(0.1 * sr))
     if y.size < 4 * step:
-        return y[None, ::_SEARCH_STRIDE]
-    return np.ascontiguousarray(y[: y.size // step * step].reshape(-1, step)[:, ::_SEARCH_STRIDE])
+        return y[None, ::stride]
+    return np.ascontiguousarray(y[: y.size // step * step].reshape(-1, step)[:, ::stride])
 
 
 def _search_loudness(rows: np.ndarray) -> float:
@@ -226,6 +226,9 @@ def master(y: np.ndarray, target: float, sr: int) -> np.ndarray:
     y = y / np.abs(y).max()
     rows = _search_samples(y, sr)
     flat = _search_loudness(rows)
+    if not np.isfinite(flat):  # the samples read missed what sounds (a lone click): read them all
+        rows = _search_samples(y, sr, 1)
+        flat = _search_loudness(rows)
     if target > flat + _SURELY_LIMITED:  # the limiter for sure: no need to measure the mix itself
         level, shift = flat, 0.0  # the K-weighting's effect is first measured at the first drive tried
     else:
