@@ -223,7 +223,7 @@ def master(y: np.ndarray, target: float, sr: int) -> np.ndarray:
     the true loudness is within the tolerance. A target beyond what a
     hard-driven clip reaches gives the loudest it reaches.
     """
-    y = y / np.abs(y).max()
+    y = y / max(y.max(), -y.min())  # the peak at full scale
     rows = _search_samples(y, sr)
     flat = _search_loudness(rows)
     if not np.isfinite(flat):  # the samples read missed what sounds (a lone click): read them all
@@ -234,7 +234,7 @@ def master(y: np.ndarray, target: float, sr: int) -> np.ndarray:
     else:
         level = _k_loudness(y, sr)
         if target <= level:
-            return (y * 10 ** ((target - level) / 20)).astype(np.float32)
+            return (y * 10 ** ((target - level) / 20)).astype(np.float32, copy=False)
         shift = level - flat
     x = (target - level) / 20  # log10 of the drive; drive 1 leaves the peaks at full scale
     for _ in range(4):
@@ -252,4 +252,4 @@ def master(y: np.ndarray, target: float, sr: int) -> np.ndarray:
         if abs(level_out - target) < 0.05 or x >= 3.0:
             break
         shift = level_out - flat
-    return out.astype(np.float32)
+    return out.astype(np.float32, copy=False)

@@ -696,7 +696,10 @@ def _reverb(y: np.ndarray, sr: int, rt60: float, wet: float) -> np.ndarray:
     size = fft.next_fast_len(y.size, real=True)
     tail = fft.irfft(fft.rfft(y, size) * _room(sr, rt60, size), size)
     tail[: size - y.size] += tail[y.size:]
-    return y + np.float32(wet) * tail[: y.size].astype(np.float32)
+    tail = tail[: y.size]  # float32, as y
+    tail *= np.float32(wet)
+    tail += y
+    return tail
 
 
 @lru_cache(maxsize=4)
@@ -806,7 +809,11 @@ def _mixed_envelope(electric: str, other: str, acoustic: float, sr: int, seconds
 
 def _to_pcm16_grid(y: np.ndarray) -> np.ndarray:
     """Round to 16-bit sample values (as float32), so a WAV file stores the clip exactly."""
-    return (np.round(np.clip(y, -1.0, 1.0) * 32767.0).astype(np.float32) / np.float32(32767.0))
+    z = np.clip(y, -1.0, 1.0).astype(np.float32, copy=False)  # in place from here on: the same values
+    z *= np.float32(32767.0)
+    np.round(z, out=z)
+    z /= np.float32(32767.0)
+    return z
 
 
 def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR,
