@@ -683,23 +683,29 @@ def _render_voice(n: int, sr: int, onset, length, velocity, midi, seed: int) -> 
     return y
 
 
-def _reverb(y: np.ndarray, sr: int, rt60: float, wet: float) -> np.ndarray:
+def _reverb(y: np.ndarray, sr: int, rt60, wet) -> np.ndarray:
     """A room: convolution (by FFT) with an exponentially decaying noise tail of reverberation time ``rt60``.
 
     The tail is cut at 0.6 s; ``rt60`` is rounded to 0.1 s so the few rooms' spectra are cached.
+    ``y`` may be one clip, or clips (rows) with one ``rt60`` and ``wet`` each: their FFTs are
+    taken together, in half the time and with the same samples as one by one.
     """
     from scipy import fft
 
-    rt60 = max(0.1, round(rt60, 1))
+    clips = np.atleast_2d(y)
+    rooms = [max(0.1, round(float(r), 1)) for r in np.atleast_1d(rt60)]
     # a circular convolution: the tail that rings past the clip's end comes back at its start, as the
     # reverberation of the music before a clip taken from the middle of a song would
-    size = fft.next_fast_len(y.size, real=True)
-    tail = fft.irfft(fft.rfft(y, size) * _room(sr, rt60, size), size)
-    tail[: size - y.size] += tail[y.size:]
-    tail = tail[: y.size]  # float32, as y
-    tail *= np.float32(wet)
-    tail += y
-    return tail
+    n = clips.shape[-1]
+    size = fft.next_fast_len(n, real=True)
+    spectra = [_room(sr, r, size) for r in rooms]
+    tail = fft.irfft(fft.rfft(clips, size, axis=-1) * (spectra[0] if len(spectra) == 1 else np.stack(spectra)),
+                     size, axis=-1)
+    tail[:, : size - n] += tail[:, n:]
+    tail = tail[:, :n]  # float32, as y
+    tail *= np.atleast_1d(np.asarray(wet, dtype=np.float32))[:, None]
+    tail += clips
+    return tail.reshape(np.shape(y))
 
 
 @lru_cache(maxsize=4)
@@ -730,6 +736,14 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
     voice's level, puts the band in a room (:func:`_reverb`) and adds a noise
     floor.
     """
+    y, rng = _dry_mix(score, genre, sr)
+    if score.style == "real":
+        y = _noise_floor(_reverb(y, sr, *_room_of(score, rng)), sr, rng)
+    return y
+
+
+def _dry_mix(score: Score, genre: Genre, sr: int) -> tuple:
+    """:func:`_play`'s mix before the room and the noise floor, and the generator that then draws them."""
     n = int(round(score.duration * sr))
     y = np.zeros(n, dtype=np.float32)
     voice, onset, length, midi, velocity = (np.asarray(score.notes[column])  # a DataFrame or a dict of arrays
@@ -777,15 +791,24 @@ def _play(score: Score, genre: Genre, sr: int) -> np.ndarray:
         lo, hi = max(start, 0), min(start + sample.size, n)
         if hi > lo:
             y[lo:hi] += (levels[voice[j]] * velocity[j]) * sample[lo - start: hi - start]
-    if real:
-        rt60 = float(rng.uniform(0.25, 0.6) + 0.6 * score.acousticness)
-        y = _reverb(y, sr, rt60, float(rng.uniform(0.15, 0.45) + 0.2 * score.acousticness))
-        rms = float(np.sqrt(np.mean(y**2))) + 1e-9
-        snr = float(rng.uniform(28.0, 50.0))  # dB: tape hiss to a clean studio
-        hiss = _hiss(sr)
-        start = int(rng.integers(0, hiss.size))
-        noise = hiss[start: start + n] if start + n <= hiss.size else np.take(hiss, np.arange(start, start + n), mode="wrap")
-        y += noise * np.float32(rms * 10 ** (-snr / 20))
+    return y, rng
+
+
+def _room_of(score: Score, rng) -> tuple:
+    """The room a real-style clip is played in: reverberation time (s) and wet level, drawn after the mix."""
+    rt60 = float(rng.uniform(0.25, 0.6) + 0.6 * score.acousticness)
+    return rt60, float(rng.uniform(0.15, 0.45) + 0.2 * score.acousticness)
+
+
+def _noise_floor(y: np.ndarray, sr: int, rng) -> np.ndarray:
+    """Add hiss 28-50 dB below the clip's RMS (drawn after the room), in place."""
+    n = y.size
+    rms = float(np.sqrt(np.mean(y**2))) + 1e-9
+    snr = float(rng.uniform(28.0, 50.0))  # dB: tape hiss to a clean studio
+    hiss = _hiss(sr)
+    start = int(rng.integers(0, hiss.size))
+    noise = hiss[start: start + n] if start + n <= hiss.size else np.take(hiss, np.arange(start, start + n), mode="wrap")
+    y += noise * np.float32(rms * 10 ** (-snr / 20))
     return y
 
 
@@ -881,6 +904,20 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
         raise ValueError(f"sr must be at least 8000 Hz, got {sr!r}")
     score = _write_score(track, duration, seed, style, attributes)
     return _to_pcm16_grid(master(_play(score, _GENRE[score.genre], sr), score.loudness, sr))
+
+
+def _render_batch(rows: list, *, duration: float, sr: int = SR) -> np.ndarray:
+    """``np.stack([render_track(row, duration=duration, sr=sr) for row in rows])``, the same samples, faster.
+
+    The real-style clips' rooms (:func:`_reverb`) are computed together: their FFTs take half
+    the time in one batch.
+    """
+    scores = [_write_score(row, duration, None, "real", {}) for row in rows]
+    mixes = [_dry_mix(score, _GENRE[score.genre], sr) for score in scores]
+    rooms = [_room_of(score, rng) for score, (_, rng) in zip(scores, mixes)]
+    wet = _reverb(np.stack([y for y, _ in mixes]), sr, [r for r, _ in rooms], [w for _, w in rooms])
+    return np.stack([_to_pcm16_grid(master(_noise_floor(y, sr, rng), score.loudness, sr))
+                     for y, score, (_, rng) in zip(wet, scores, mixes)])
 
 
 def default_cache_dir() -> Path:
