@@ -143,7 +143,7 @@ def _k_blocks(sr: int) -> tuple:
     impulses and unit states), and ``Phi``'s powers ``Phi^d`` for d = 1, 2,
     4, ... until they vanish (its poles are inside the unit circle) serve the
     scan that propagates the states. Returns ``(T', Psi', G', [(d, Phi^d')])``,
-    transposed for row-vector products, the first two float32.
+    transposed for row-vector products, ``T'`` float32.
     """
     from scipy.signal import lfilter, sos2tf
 
@@ -159,8 +159,7 @@ def _k_blocks(sr: int) -> tuple:
     while np.abs(P).max() > 1e-18:
         powers.append((d, np.ascontiguousarray(P.T)))
         P, d = P @ P, 2 * d
-    return (np.ascontiguousarray(T.T, dtype=np.float32), np.ascontiguousarray(Psi.T, dtype=np.float32),
-            np.ascontiguousarray(G.T), powers)
+    return np.ascontiguousarray(T.T, dtype=np.float32), np.ascontiguousarray(Psi.T), np.ascontiguousarray(G.T), powers
 
 
 def _k_filter(x: np.ndarray, sr: int) -> np.ndarray:
@@ -176,7 +175,8 @@ def _k_filter(x: np.ndarray, sr: int) -> np.ndarray:
     with _blas_threads().limit(limits=1, user_api="blas"):  # small products: more threads only wait for each other
         y = blocks @ T  # each block's response from rest
         states = np.zeros((blocks.shape[0], 4))
-        states[1:] = blocks[:-1] @ Psi  # the state each block leaves, from rest
+        states[1:] = blocks[:-1].astype(np.float64) @ Psi  # the state each block leaves, from rest (float64:
+        # the direct form's states are large and cancel)
         for d, Phi_d in powers:  # s[k] = sum over j of Phi^j (state left by block k - 1 - j)
             states[d:] = states[d:] + states[:-d] @ Phi_d
         y += (states @ G).astype(np.float32)
