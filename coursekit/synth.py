@@ -912,6 +912,8 @@ def _render_batch(rows: list, *, duration: float, sr: int = SR) -> np.ndarray:
     The real-style clips' rooms (:func:`_reverb`) are computed together: their FFTs take half
     the time in one batch.
     """
+    if not rows:
+        return np.zeros((0, int(round(duration * sr))), dtype=np.float32)
     scores = [_write_score(row, duration, None, "real", {}) for row in rows]
     mixes = [_dry_mix(score, _GENRE[score.genre], sr) for score in scores]
     rooms = [_room_of(score, rng) for score, (_, rng) in zip(scores, mixes)]
