@@ -118,36 +118,138 @@ def integrated_loudness(y: np.ndarray, *, sr: int | None = None) -> float:
     return _gated_loudness(_block_powers(y, sr))
 
 
+#: The drive search reads every ``_SEARCH_STRIDE``-th sample: its unweighted loudness is off by
+#: hundredths of an LU, and the true, full measurement corrects it.
+_SEARCH_STRIDE = 4
+#: K-weighting raises a block's power by at most its shelf's +4 dB: a target this far above the
+#: unweighted loudness of the peak-normalised mix surely needs the limiter.
+_SURELY_LIMITED = 6.0
+
+
+#: Samples a block of the K-weighting's block form (:func:`_k_blocks`); 2205 (100 ms at 22050 Hz) is 45 of them.
+_K_BLOCK = 49
+
+
+@lru_cache(maxsize=8)
+def _k_blocks(sr: int) -> tuple:
+    """The K-weighting filter in block form: a block's output is a matrix product, the state passes between blocks.
+
+    With ``x`` and ``y`` a block of ``L = _K_BLOCK`` samples in and out and
+    ``s`` the filter's state (4 numbers) at the block's start,
+    ``y = T x + G s`` and the next block starts in the state
+    ``Phi s + Psi x``: ``T`` holds the impulse response (lower triangular
+    Toeplitz), ``G`` the response to each state, ``Phi`` and ``Psi`` the
+    state after ``L`` samples. Each is read off the filter (run on unit
+    impulses and unit states), and ``Phi``'s powers ``Phi^d`` for d = 1, 2,
+    4, ... until they vanish (its poles are inside the unit circle) serve the
+    scan that propagates the states. Returns ``(T', Psi', G', [(d, Phi^d')])``,
+    transposed for row-vector products, ``T'`` float32.
+    """
+    from scipy.signal import lfilter, sos2tf
+
+    b, a = sos2tf(_k_weighting(sr))
+    impulse = np.eye(_K_BLOCK)[0]
+    h = lfilter(b, a, impulse)
+    T = np.array([np.concatenate([np.zeros(j), h[: _K_BLOCK - j]]) for j in range(_K_BLOCK)]).T
+    G, Phi = np.zeros((_K_BLOCK, 4)), np.zeros((4, 4))
+    for m, state in enumerate(np.eye(4)):
+        G[:, m], Phi[:, m] = lfilter(b, a, np.zeros(_K_BLOCK), zi=state)
+    Psi = np.stack([lfilter(b, a, x, zi=np.zeros(4))[1] for x in np.eye(_K_BLOCK)], axis=1)
+    powers, P, d = [], Phi, 1
+    while np.abs(P).max() > 1e-18:
+        powers.append((d, np.ascontiguousarray(P.T)))
+        P, d = P @ P, 2 * d
+    return np.ascontiguousarray(T.T, dtype=np.float32), np.ascontiguousarray(Psi.T), np.ascontiguousarray(G.T), powers
+
+
+def _k_filter(x: np.ndarray, sr: int) -> np.ndarray:
+    """K-weight a mono float32 signal a block at a time (:func:`_k_blocks`): what ``sosfilt`` gives, float32.
+
+    Twice the speed of ``sosfilt``: the work is three matrix products and a
+    scan of the block states (``s[k] += Phi^d s[k - d]`` for d = 1, 2, 4, ...)
+    instead of a loop over every sample.
+    """
+    T, Psi, G, powers = _k_blocks(sr)
+    blocks = np.zeros((-(-x.size // _K_BLOCK), _K_BLOCK), dtype=np.float32)
+    blocks.reshape(-1)[: x.size] = x
+    with _blas_threads().limit(limits=1, user_api="blas"):  # small products: more threads only wait for each other
+        y = blocks @ T  # each block's response from rest
+        states = np.zeros((blocks.shape[0], 4))
+        states[1:] = blocks[:-1].astype(np.float64) @ Psi  # the state each block leaves, from rest (float64:
+        # the direct form's states are large and cancel)
+        for d, Phi_d in powers:  # s[k] = sum over j of Phi^j (state left by block k - 1 - j)
+            states[d:] = states[d:] + states[:-d] @ Phi_d
+        y += (states @ G).astype(np.float32)
+    return y.reshape(-1)[: x.size]
+
+
+@lru_cache(maxsize=1)
+def _blas_threads():
+    """The process's BLAS thread pools (found once: looking them up takes a millisecond, limiting them microseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _k_loudness(z: np.ndarray, sr: int) -> float:
+    """The true loudness of a mono float signal, K-weighted in float32 (within 0.001 LU of :func:`integrated_loudness`)."""
+    return _gated_loudness(_block_powers(_k_filter(np.asarray(z, dtype=np.float32), sr), sr, k_weighted=False))
+
+
+def _search_samples(y: np.ndarray, sr: int, stride: int = _SEARCH_STRIDE) -> np.ndarray:
+    """Every ``stride``-th sample of each 100 ms step, shape (steps, samples); one row if shorter than a block."""
+    step = int(round(0.1 * sr))
+    if y.size < 4 * step:
+        return y[None, ::stride]
+    return np.ascontiguousarray(y[: y.size // step * step].reshape(-1, step)[:, ::stride])
+
+
+def _search_loudness(rows: np.ndarray) -> float:
+    """Gated loudness without K-weighting of :func:`_search_samples`' rows (a 400 ms block is 4 rows)."""
+    steps = np.einsum("ij,ij->i", rows, rows).astype(np.float64) / rows.shape[1]
+    return _gated_loudness(steps if rows.shape[0] < 4 else np.convolve(steps, np.ones(4), mode="valid") / 4)
+
+
 def master(y: np.ndarray, target: float, sr: int) -> np.ndarray:
     """Bring a mix to ``target`` LUFS without exceeding full scale.
 
     Quieter targets are a plain gain. Louder ones need a limiter, as in a real
     master: a tanh soft clipper, ``tanh(drive * y)``, whose drive is raised
     until the loudness is within 0.05 LU of the target. The drive is searched
-    (secant steps against log drive) on the loudness without K-weighting,
-    which needs no filtering, shifted by the K-weighting's effect as last
-    measured; the true loudness is then measured and the shift updated. A
-    target beyond what a hard-driven clip reaches gives the loudest it reaches.
+    (secant steps against log drive) on a cheap stand-in: the loudness
+    without K-weighting, which needs no filtering, of every 4th sample,
+    shifted by the K-weighting's effect as last measured; the true loudness
+    (K-weighted, every sample) is then measured and the shift updated, until
+    the true loudness is within the tolerance. A target beyond what a
+    hard-driven clip reaches gives the loudest it reaches.
     """
-    y = y / np.abs(y).max()
-    level = integrated_loudness(y, sr=sr)
-    if target <= level:
-        return (y * 10 ** ((target - level) / 20)).astype(np.float32)
-    shift = level - _gated_loudness(_block_powers(y, sr, k_weighted=False))
+    y = y / max(y.max(), -y.min())  # the peak at full scale
+    rows = _search_samples(y, sr)
+    flat = _search_loudness(rows)
+    if not np.isfinite(flat):  # the samples read missed what sounds (a lone click): read them all
+        rows = _search_samples(y, sr, 1)
+        flat = _search_loudness(rows)
+    if target > flat + _SURELY_LIMITED:  # the limiter for sure: no need to measure the mix itself
+        level, shift = flat, 0.0  # the K-weighting's effect is first measured at the first drive tried
+    else:
+        level = _k_loudness(y, sr)
+        if target <= level:
+            return (y * 10 ** ((target - level) / 20)).astype(np.float32, copy=False)
+        shift = level - flat
     x = (target - level) / 20  # log10 of the drive; drive 1 leaves the peaks at full scale
     for _ in range(4):
-        # secant search on the unweighted loudness + shift: points (log10 drive, loudness)
+        # secant search on the stand-in loudness + shift: points (log10 drive, loudness)
         x0, l0 = 0.0, level
         for _ in range(12):
-            out = np.tanh(10**x * y)
-            flat = _gated_loudness(_block_powers(out, sr, k_weighted=False))
+            flat = _search_loudness(np.tanh(10**x * rows))
             l1 = flat + shift
             if abs(l1 - target) < 0.02 or x >= 3.0:
                 break
             slope = (l1 - l0) / (x - x0) if l1 > l0 and x != x0 else 20.0
             x0, l0, x = x, l1, min(x + (target - l1) / max(slope, 0.5), 3.0)
-        level_out = integrated_loudness(out, sr=sr)
+        out = np.tanh(10**x * y)
+        level_out = _k_loudness(out, sr)
         if abs(level_out - target) < 0.05 or x >= 3.0:
             break
         shift = level_out - flat
-    return out.astype(np.float32)
+    return out.astype(np.float32, copy=False)

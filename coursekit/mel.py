@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .audio import check_audio
-from .synth import SR, DEFAULT_DURATION, check_track, clip_name, default_cache_dir, render_track
+from .synth import SR, DEFAULT_DURATION, _render_batch, check_track, clip_name, default_cache_dir
 
 __all__ = [
     "MEL_BANDS",
@@ -223,7 +223,7 @@ def _write_mel(path: Path, m: np.ndarray) -> None:
 
 def _mel_batch(rows: list, duration: float, n_mels: int, n_fft: int, hop_length: int, paths: list) -> np.ndarray:
     """Render and analyse a batch of tracks; write each spectrogram to its path (if any). float16."""
-    clips = np.stack([render_track(row, duration=duration) for row in rows])
+    clips = _render_batch(rows, duration=duration)  # render_track's clips, the rooms' FFTs taken together
     mels = _log_mel(clips, n_mels, n_fft, hop_length).astype(np.float16)
     for path, m in zip(paths, mels):
         if path is not None:

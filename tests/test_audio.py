@@ -242,7 +242,7 @@ def test_mel_spectrograms_are_cached_as_float16(tmp_path, monkeypatch):
     def no_render(*args, **kwargs):
         raise AssertionError("rendered although cached")
 
-    monkeypatch.setattr(mel, "render_track", no_render)
+    monkeypatch.setattr(mel, "_render_batch", no_render)
     np.testing.assert_array_equal(mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path), mels)
     monkeypatch.undo()
     files[0].write_bytes(b"garbage")  # a damaged file is computed again
