@@ -515,8 +515,9 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
     progress : callable, optional
         Receives short messages (rendering, training, epochs).
     max_train : int, optional
-        Most tracks trained on (a random subset of the known ones): bounds the
-        training time.
+        Most tracks trained on: bounds the training time. With more known
+        tracks, the first ``max_train`` of them in :func:`coursekit.mel.render_order`
+        (a uniform random sample, seeded by ``random_state``).
     clip_seconds : float, optional
         Clip length heard per track, seconds.
     epochs : int, optional
@@ -536,9 +537,11 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
         With the cache, start computing the missing spectrograms at once, in
         worker processes (:func:`coursekit.mel.prefetch_mel_spectrograms`),
         so that they render while the caller fits its other models (e.g.
-        :meth:`coursekit.mixtape.DiscoverWeekly.fit`: text and ALS first);
-        the returned function joins them. ``False``: nothing starts before
-        the first call.
+        :meth:`coursekit.mixtape.DiscoverWeekly.fit`: text and ALS first).
+        They render in :func:`coursekit.mel.render_order`, the training
+        clips first: the returned function waits for those, trains the
+        network while the workers render the rest, then joins them.
+        ``False``: nothing starts before the first call.
     **cnn_options
         Other :class:`AudioCNN` parameters (``crop_seconds``, ``batch_size``, ...).
 
@@ -570,8 +573,10 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
     options.setdefault("crop_seconds", min(CROP_SECONDS, clip_seconds))
     AudioCNN(epochs=epochs, random_state=random_state, **options)  # unknown options fail here, not later
     jobs = min(4, os.cpu_count() or 1) if n_jobs is None else n_jobs
+    order = mel.render_order(n_tracks, random_state)  # the training clips first: the CNN trains while the rest render
     if cache and prefetch:  # the workers render while the caller does other work; mels() joins them
-        mel.prefetch_mel_spectrograms(world.tracks, duration=clip_seconds, cache_dir=cache_dir, n_jobs=jobs)
+        mel.prefetch_mel_spectrograms(world.tracks, duration=clip_seconds, cache_dir=cache_dir, n_jobs=jobs,
+                                      order=order)
 
     def mels():
         # With the disk cache, the spectrograms (220 MB for the small world) are read again on a later
@@ -596,15 +601,24 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
         if mask.shape != (n_tracks,) or mask.dtype != bool:
             raise ValueError(f"trained_mask must be a boolean array with one entry per track ({n_tracks}), "
                              f"got {mask.dtype} shaped {mask.shape}")
-        idx = np.flatnonzero(mask & (np.linalg.norm(Y, axis=1) > 0) & np.isfinite(Y).all(axis=1))
-        if idx.size < 2:
-            raise ValueError(f"need at least 2 trained tracks with a CF vector, got {idx.size}")
-        if idx.size > max_train:
-            idx = np.sort(np.random.default_rng(random_state).choice(idx, size=max_train, replace=False))
-        X = mels()
+        known = mask & (np.linalg.norm(Y, axis=1) > 0) & np.isfinite(Y).all(axis=1)
+        if known.sum() < 2:
+            raise ValueError(f"need at least 2 trained tracks with a CF vector, got {int(known.sum())}")
+        idx = np.sort(order[known[order]][:max_train])  # all known tracks, or the first max_train in render order
+        if cache and "mels" not in state:  # only the training clips: a prefetch goes on with the rest meanwhile
+            start = time.perf_counter()
+            say(f"audio: log-mel spectrograms of the {idx.size} training tracks ({clip_seconds:g} s clips; "
+                f"cached on disk)")
+            X_train = mel.some_mel_spectrograms(world.tracks, idx, duration=clip_seconds, cache_dir=cache_dir)
+            say(f"audio: training spectrograms ready in {time.perf_counter() - start:.1f} s")
+        else:
+            X_train = mels()[idx]
         say(f"audio: training the CNN on {idx.size} tracks for {epochs} epochs")
-        model = AudioCNN(epochs=epochs, random_state=random_state, **options).fit(X[idx], Y[idx])
-        say(f"audio: trained in {model.fit_seconds_:.1f} s; predicting {n_tracks} tracks")
+        model = AudioCNN(epochs=epochs, random_state=random_state, **options).fit(X_train, Y[idx])
+        del X_train
+        say(f"audio: trained in {model.fit_seconds_:.1f} s")
+        X = mels()
+        say(f"audio: predicting {n_tracks} tracks")
         fn.model = model
         return model.predict(X)
 

@@ -34,6 +34,8 @@ __all__ = [
     "log_mel_spectrogram",
     "mel_spectrograms",
     "prefetch_mel_spectrograms",
+    "render_order",
+    "some_mel_spectrograms",
 ]
 
 #: Mel bands of the log-mel spectrogram the CNN reads (:func:`log_mel_spectrogram`).
@@ -362,6 +364,37 @@ class _Pool:
             raise RuntimeError(f"a spectrogram worker failed: {self.errors[0]}")
         return self.results
 
+    def run_until(self, needed) -> None:
+        """Compute the ``needed`` jobs here too, and wait until they are done; the workers go on with the rest.
+
+        This process takes only needed batches from the queue (the first one
+        queued each time), then waits for those the workers hold.
+        """
+        import time
+
+        needed = set(needed)
+        while True:
+            with self._lock:
+                k = next((j for j in self._queue if j in needed), None)
+                if k is not None:
+                    self._queue.remove(k)
+            if k is not None:
+                try:
+                    self.results[k] = _mel_batch(*self.jobs[k])
+                except BaseException:
+                    self.close()
+                    raise
+                continue
+            if self.errors:
+                self.close()
+                raise RuntimeError(f"a spectrogram worker failed: {self.errors[0]}")
+            alive = any(thread.is_alive() for thread in self._threads)  # read before the results: no race
+            if all(self.results[j] is not None for j in needed):
+                return
+            if not alive:
+                raise RuntimeError("the spectrogram workers stopped before finishing their batches")
+            time.sleep(0.005)
+
     def close(self) -> None:
         """Stop handing out batches and wait for the workers to finish the ones they hold."""
         if _BACKGROUND.get(getattr(self, "key", None)) is self:
@@ -403,9 +436,19 @@ def _batches(rows, paths, todo, duration, n_mels, n_fft, hop_length):
     return batches, jobs
 
 
+def render_order(n_tracks: int, random_state: int = 0) -> np.ndarray:
+    """A seeded random order of ``n_tracks`` row positions: the order in which a prefetch renders them.
+
+    :func:`coursekit.cnn.audio_vector_model` trains on the first tracks in this order (a
+    uniform random sample), so with ``prefetch_mel_spectrograms(..., order=render_order(n, seed))``
+    its training clips are ready first and the network trains while the rest render.
+    """
+    return np.random.default_rng([int(random_state), 4]).permutation(int(n_tracks))
+
+
 def prefetch_mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, n_mels: int = MEL_BANDS,
                               n_fft: int = MEL_N_FFT, hop_length: int = MEL_HOP, cache_dir=None,
-                              n_jobs: int = -1):
+                              n_jobs: int = -1, order=None):
     """Start computing :func:`mel_spectrograms` of these tracks in the background, in worker processes.
 
     ``n_jobs - 1`` workers start at once on the spectrograms missing from the
@@ -419,6 +462,9 @@ def prefetch_mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT
     ----------
     tracks, duration, n_mels, n_fft, hop_length, cache_dir, n_jobs
         As in :func:`mel_spectrograms` (always with the cache).
+    order : sequence of int, optional
+        The row positions in the order to compute them (a permutation of
+        ``range(len(tracks))``, e.g. :func:`render_order`); default: the table's order.
 
     Returns
     -------
@@ -427,7 +473,11 @@ def prefetch_mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT
         joined them; None when nothing was started.
     """
     rows, paths, shape, n_jobs, key = _plan(tracks, duration, n_mels, n_fft, hop_length, True, cache_dir, n_jobs)
-    todo = [i for i, path in enumerate(paths) if _read_mel(path, shape) is None]
+    if order is None:
+        order = range(len(rows))
+    elif sorted(int(i) for i in order) != list(range(len(rows))):
+        raise ValueError(f"order must be a permutation of the {len(rows)} row positions of tracks")
+    todo = [int(i) for i in order if _read_mel(paths[int(i)], shape) is None]
     if n_jobs < 2 or len(todo) < _MIN_PARALLEL or key in _BACKGROUND:
         return None
     batches, jobs = _batches(rows, paths, todo, duration, n_mels, n_fft, hop_length)
@@ -435,6 +485,40 @@ def prefetch_mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT
     pool.batches, pool.key = batches, key
     _BACKGROUND[key] = pool
     return pool
+
+
+def some_mel_spectrograms(tracks: pd.DataFrame, positions, *, duration: float = DEFAULT_DURATION,
+                          n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT, hop_length: int = MEL_HOP,
+                          cache_dir=None) -> np.ndarray:
+    """The spectrograms of some rows of ``tracks`` now, while a prefetch of all of them goes on.
+
+    When :func:`prefetch_mel_spectrograms` started workers on these tracks and settings, this
+    process helps with the batches that hold ``positions`` (and only those) and waits for them;
+    the workers go on with the rest, which a later :func:`mel_spectrograms` call joins as usual.
+    Otherwise the rows are read from the cache or computed here, as :func:`mel_spectrograms` would.
+
+    Returns
+    -------
+    ndarray of float16, shape (len(positions), frames, n_mels)
+        The same values as ``mel_spectrograms(tracks)[positions]``.
+    """
+    rows, paths, shape, _, key = _plan(tracks, duration, n_mels, n_fft, hop_length, True, cache_dir, 1)
+    positions = [int(i) for i in np.asarray(positions).ravel()]
+    pool = _BACKGROUND.get(key)
+    if pool is None:
+        return mel_spectrograms(tracks.iloc[positions], duration=duration, n_mels=n_mels, n_fft=n_fft,
+                                hop_length=hop_length, cache_dir=cache_dir)
+    where = {i: (k, j) for k, batch in enumerate(pool.batches) for j, i in enumerate(batch)}
+    pool.run_until({where[i][0] for i in positions if i in where})
+    out = np.empty((len(positions),) + shape, dtype=np.float16)
+    for n, i in enumerate(positions):
+        if i in where:
+            k, j = where[i]
+            out[n] = pool.results[k][j]
+        else:  # cached before the prefetch started
+            m = _read_mel(paths[i], shape)
+            out[n] = m if m is not None else _mel_batch([rows[i]], duration, n_mels, n_fft, hop_length, [paths[i]])[0]
+    return out
 
 
 def mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT_DURATION, n_mels: int = MEL_BANDS,

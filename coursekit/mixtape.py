@@ -192,19 +192,26 @@ def _validation_split(world, week: int) -> Split:
     listens = world.listens
     train = build_feedback(listens[listens["week"] < week], users=world.users["user_id"],
                            tracks=world.tracks["track_id"])
-    _release_memory()
+    _release_memory(world)
     heldout = heldout_matrix(listens[listens["week"] == week], train, only_new=True)
-    _release_memory()
+    _release_memory(world)
     return Split(train, heldout, world.tracks["release_week"].to_numpy() <= week, week)
 
 
-def _release_memory() -> None:
+#: Listening rows from which the fit collects garbage and trims the heap between its steps.
+_RELEASE_FROM_ROWS = 2_000_000
+
+
+def _release_memory(world) -> None:
     """Collect cyclic garbage and give the C heap's free pages back to the system (glibc's ``malloc_trim``).
 
     The blend's pairs come from thousands of batch-sized arrays; once freed, glibc keeps their pages
     in its heap (about 0.4 GB on the large world) unless asked to return them. Elsewhere than on
-    Linux only the garbage is collected.
+    Linux only the garbage is collected. Worlds of fewer than :data:`_RELEASE_FROM_ROWS` listening
+    rows skip it: it frees little there, and a collection costs about 0.3 s once TensorFlow is loaded.
     """
+    if len(world.listens) < _RELEASE_FROM_ROWS:
+        return
     gc.collect()
     if sys.platform.startswith("linux"):
         try:
@@ -350,7 +357,7 @@ class DiscoverWeekly:
             self.train_ = self.split_.train
             self.cf_ = step("collaborative filtering (all weeks)", lambda: self._als().fit(self.train_.scaled))
             _drop_after_cf(self.train_, self.cf_)
-            _release_memory()
+            _release_memory(world)
 
         audio = self.audio_fn is not None and "audio" in self.use
         if audio:  # the final CF trains first, while the audio step's spectrograms render in worker processes:
@@ -365,11 +372,11 @@ class DiscoverWeekly:
         del val
         if audio_val is None:
             cf_val = prof_val = None
-        _release_memory()
+        _release_memory(world)
         self.blend_ = step("blend", lambda: Blend(negatives=self.negatives, random_state=self.random_state,
                                                   use=self.use).fit(pairs, labels))
         self.validation_pairs_ = (pairs, labels)   # for refitting only the blend (an ablation); stored with the model
-        _release_memory()
+        _release_memory(world)
         if not audio:  # after the validation models are freed (the large world's peak)
             final_cf()
         self.profile_ = profiles(world, self.train_.strength, self.artist_culture_, self.cf_.item_factors_)

@@ -282,10 +282,11 @@ def _audio_fn(world, *, progress=None, background=None, random_state: int = 0):
     space it was trained on), so that the CNN can be stored with the model
     (:func:`_fitted_cnn`).
     """
-    from .mel import prefetch_mel_spectrograms
+    from .mel import prefetch_mel_spectrograms, render_order
 
     # the workers start before TensorFlow is imported (seconds of a core otherwise idle)
-    pool = prefetch_mel_spectrograms(world.tracks, duration=_CLIP_SECONDS, n_jobs=min(4, os.cpu_count() or 1))
+    pool = prefetch_mel_spectrograms(world.tracks, duration=_CLIP_SECONDS, n_jobs=min(4, os.cpu_count() or 1),
+                                     order=render_order(len(world.tracks), random_state))  # as the CNN's
     if pool is not None and background is not None:
         background.append(pool)
     try:

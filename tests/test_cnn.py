@@ -221,7 +221,34 @@ def test_audio_vector_model_starts_the_spectrograms_at_once(tiny, tmp_path, monk
     monkeypatch.setattr(cnn.mel, "prefetch_mel_spectrograms", lambda tracks, **kw: calls.append((len(tracks), kw)))
     world = tiny[0]
     cnn.audio_vector_model(world, clip_seconds=1.5, cache_dir=tmp_path, n_jobs=3)
-    assert calls == [(len(world.tracks), {"duration": 1.5, "cache_dir": tmp_path, "n_jobs": 3})]
+    (n, kw), = calls
+    order = kw.pop("order")  # the training clips first, in the seed's order
+    assert n == len(world.tracks) and kw == {"duration": 1.5, "cache_dir": tmp_path, "n_jobs": 3}
+    np.testing.assert_array_equal(order, cnn.mel.render_order(len(world.tracks), 0))
+    assert sorted(order) == list(range(len(world.tracks)))
     cnn.audio_vector_model(world, cache_dir=tmp_path, prefetch=False)
     cnn.audio_vector_model(world, cache=False)  # nothing to prefetch into
     assert len(calls) == 1
+
+
+def test_the_cnn_trains_on_the_first_known_tracks_in_render_order(tiny, tmp_path, monkeypatch):
+    """A seeded uniform sample of the known tracks: the first max_train of them in mel.render_order, rendered first."""
+    world = tiny[0]
+    n = len(world.tracks)
+    known = np.arange(n) % 3 != 0
+    Y = np.column_stack([np.arange(n) + 1.0, np.ones(n)])  # the first column names the row
+
+    class Seen(Exception):
+        pass
+
+    def fake_fit(self, X, Y_train, **kw):
+        raise Seen(np.asarray(Y_train[:, 0] - 1, dtype=int))
+
+    monkeypatch.setattr(cnn.AudioCNN, "fit", fake_fit)
+    for seed in (0, 7):
+        fn = cnn.audio_vector_model(world, max_train=25, clip_seconds=1.0, crop_seconds=0.75, cache_dir=tmp_path,
+                                    random_state=seed, prefetch=False)
+        with pytest.raises(Seen) as caught:
+            fn(Y, known)
+        order = cnn.mel.render_order(n, seed)
+        np.testing.assert_array_equal(caught.value.args[0], np.sort([i for i in order if known[i]][:25]))

@@ -28,6 +28,29 @@ def test_prefetched_spectrograms_equal_the_plain_ones_and_are_joined(tracks, tmp
     assert mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2) is None  # all cached
 
 
+def test_some_rows_now_while_the_prefetch_renders_the_rest(tracks, tmp_path, monkeypatch):
+    """The CNN's training clips first: they are ready while the worker goes on, then the rest are joined."""
+    plain = mel.mel_spectrograms(tracks, duration=1.0, cache=False)
+    monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
+    order = mel.render_order(len(tracks), 3)
+    assert sorted(order) == list(range(len(tracks))) and not np.array_equal(order, np.arange(len(tracks)))
+    pool = mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2, order=order)
+    assert [i for b in pool.batches for i in b] == list(order), "the batches follow the order"
+    first = np.sort(order[:70])  # the first batch of 64 rows and 6 of the second
+    some = mel.some_mel_spectrograms(tracks, first, duration=1.0, cache_dir=tmp_path)
+    np.testing.assert_array_equal(some, plain[first])
+    assert pool.results[0] is not None and pool.results[1] is not None
+    assert len(mel._BACKGROUND) == 1, "the prefetch goes on"
+    joined = mel.mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=2)
+    np.testing.assert_array_equal(joined, plain)
+    assert mel._BACKGROUND == {}
+    # without a prefetch: read from the cache (or computed), the same values
+    np.testing.assert_array_equal(mel.some_mel_spectrograms(tracks, [5, 1], duration=1.0, cache_dir=tmp_path),
+                                  plain[[5, 1]])
+    with pytest.raises(ValueError, match="permutation"):
+        mel.prefetch_mel_spectrograms(tracks, duration=2.0, cache_dir=tmp_path, n_jobs=2, order=[0, 0, 1])
+
+
 def test_a_prefetch_nobody_joins_can_be_closed(tracks, tmp_path, monkeypatch):
     monkeypatch.setattr(mel, "_MIN_PARALLEL", 100)
     assert mel.prefetch_mel_spectrograms(tracks, duration=1.0, cache_dir=tmp_path, n_jobs=1) is None  # no workers
