@@ -906,6 +906,11 @@ def render_track(track=None, *, duration: float = DEFAULT_DURATION, sr: int = SR
     return _to_pcm16_grid(master(_play(score, _GENRE[score.genre], sr), score.loudness, sr))
 
 
+#: Samples of the clips whose rooms :func:`_render_batch` computes in one FFT (2**21: 8 MB of float32,
+#: 31 clips of 3 s; 64 clips of 8 s at once took 0.25 GB of buffers in each spectrogram process).
+_ROOM_SAMPLES = 2**21
+
+
 def _render_batch(rows: list, *, duration: float, sr: int = SR) -> np.ndarray:
     """``np.stack([render_track(row, duration=duration, sr=sr) for row in rows])``, the same samples, faster.
 
@@ -917,7 +922,9 @@ def _render_batch(rows: list, *, duration: float, sr: int = SR) -> np.ndarray:
     scores = [_write_score(row, duration, None, "real", {}) for row in rows]
     mixes = [_dry_mix(score, _GENRE[score.genre], sr) for score in scores]
     rooms = [_room_of(score, rng) for score, (_, rng) in zip(scores, mixes)]
-    wet = _reverb(np.stack([y for y, _ in mixes]), sr, [r for r, _ in rooms], [w for _, w in rooms])
+    step = max(1, _ROOM_SAMPLES // mixes[0][0].size)  # a few MB a buffer, whatever the clips' length
+    wet = np.concatenate([_reverb(np.stack([y for y, _ in mixes[k: k + step]]), sr, [r for r, _ in rooms[k: k + step]],
+                                  [w for _, w in rooms[k: k + step]]) for k in range(0, len(mixes), step)])
     return np.stack([_to_pcm16_grid(master(_noise_floor(y, sr, rng), score.loudness, sr))
                      for y, score, (_, rng) in zip(wet, scores, mixes)])
 
