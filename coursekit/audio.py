@@ -32,12 +32,15 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .loudness import integrated_loudness
 from .synth import SR
+
+if TYPE_CHECKING:  # imported where a table is made: a spectrogram worker never needs pandas (65 MB)
+    import pandas as pd
 
 __all__ = [
     "SR",
@@ -706,6 +709,8 @@ def estimate_many(clips, sr: int | None = None, **kwargs) -> pd.DataFrame:
                          "for the world's clips), e.g. estimate_many(clips, sr)")
     rows = [asdict(estimate_attributes(y, sr, **kwargs)) for y in clips]
     columns = list(Attributes.__dataclass_fields__)
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -760,12 +765,15 @@ def attribute_accuracy(true: pd.DataFrame, estimated: pd.DataFrame, *, by: str |
 
     Examples
     --------
+    >>> import pandas as pd
     >>> t = pd.DataFrame({"tempo": [120.0], "key": [9], "mode": [0], "time_signature": [3],
     ...                   "loudness": [-10.0]})
     >>> e = t.assign(tempo=[61.0], key=[0], mode=[1])
     >>> attribute_accuracy(t, e).loc["all", ["tempo", "tempo_octave", "key_mode", "key_relative"]].tolist()
     [0.0, 1.0, 0.0, 1.0]
     """
+    import pandas as pd
+
     if len(true) != len(estimated):
         raise ValueError(f"true has {len(true)} rows but estimated has {len(estimated)}; "
                          f"give the estimates of the same tracks, in the same order")
@@ -807,5 +815,7 @@ def key_confusion(true: pd.DataFrame, estimated: pd.DataFrame) -> pd.DataFrame:
     relation = _key_relation(true["key"], true["mode"], estimated["key"], estimated["mode"])
     mode = np.where(np.asarray(true["mode"]) == 1, "major", "minor")
     columns = ["correct", "relative", "parallel", "dominant", "subdominant", "other", "unknown"]
+    import pandas as pd
+
     table = pd.crosstab(pd.Series(mode, name="true mode"), pd.Series(relation, name="estimate"))
     return table.reindex(index=["major", "minor"], columns=columns, fill_value=0)

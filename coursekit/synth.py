@@ -34,13 +34,15 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-import pandas as pd
 
 from .genres import GENRE_NAMES, GENRES, Genre
 from .loudness import master
+
+if TYPE_CHECKING:  # imported where a table is made: a spectrogram worker never needs pandas (65 MB)
+    import pandas as pd
 
 __all__ = [
     "SR",
@@ -275,6 +277,8 @@ def compose(track=None, *, duration: float = DEFAULT_DURATION, seed: int | None 
     >>> len(s.beat_times), s.beat_in_bar[:4].tolist()
     (12, [0, 1, 2, 0])
     """
+    import pandas as pd
+
     score = _write_score(track, duration, seed, style, attributes)
     score.notes = pd.DataFrame(score.notes)
     return score
@@ -1161,6 +1165,8 @@ def example_tracks(n: int = 100, *, seed: int = 0, genres=None) -> pd.DataFrame:
     lo, hi = np.array([x.tempo for x in g], dtype=float).reshape(n, 2).T
     loud_mean, loud_std = np.array([x.loudness for x in g], dtype=float).reshape(n, 2).T
     acoustic, energy, vocal = np.array([(x.acousticness, x.energy, x.vocal_share) for x in g], dtype=float).reshape(n, 3).T
+    import pandas as pd
+
     return pd.DataFrame({
         "track_id": np.arange(1, n + 1, dtype=np.int64),
         "genre": [x.name for x in g],

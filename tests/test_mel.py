@@ -112,3 +112,13 @@ def test_a_prefetch_of_other_clips_stops_when_the_wanted_ones_are_computed(track
     assert other is not None
     mel.mel_spectrograms(tracks.iloc[:10], duration=1.0, cache_dir=tmp_path)
     assert mel._BACKGROUND == {}, "the prefetch for 1.5 s clips was stopped"
+
+
+def test_a_batch_in_parts_gives_the_same_spectrograms(tracks, monkeypatch):
+    rows = tracks.iloc[:20].to_dict("records")
+    whole = mel._mel_batch(rows, 1.0, mel.MEL_BANDS, mel.MEL_N_FFT, mel.MEL_HOP, [None] * 20)
+    one = np.stack([mel.log_mel_spectrogram(synth.render_track(row, duration=1.0), synth.SR) for row in rows[:3]])
+    np.testing.assert_array_equal(whole[:3], one.astype(np.float16))
+    monkeypatch.setattr(mel, "_PART", 3)  # 7 parts, the last of 2
+    np.testing.assert_array_equal(mel._mel_batch(rows, 1.0, mel.MEL_BANDS, mel.MEL_N_FFT, mel.MEL_HOP, [None] * 20),
+                                  whole)
