@@ -19,7 +19,8 @@ and of its largest child. CPU seconds are the comparable figure on a busy
 machine: the load average is printed before and after. Targets (issue 18, on 2
 quiet cores): the mixtape step ≤ 15 s with the committed models, ≤ 45 s
 retraining from empty caches (the figures before: 2 min 43 s for the first
-command on a quiet machine, 65 s retraining, then 54.7 s).
+command on a quiet machine, 65 s retraining, then 54.7 s, and 58.1 s measured
+again on 2026-12-02 before the last changes).
 
     python benchmarks/retrain.py                 # both
     python benchmarks/retrain.py --only retrain
@@ -37,8 +38,8 @@ import time
 
 TARGETS = {"committed": 15.0, "retrain": 45.0}
 BEFORE = {"committed": "2 min 43 s (first command, quiet, before the committed models)",
-          "retrain": "54.7 s quiet (before the audio step's workers started ahead of TensorFlow, "
-                     "15 CNN epochs and the float32 synthesiser)"}
+          "retrain": "58.1 s quiet, 98.9 CPU-s (2026-12-02, before the cheaper mastering and batched "
+                     "rooms, and before the CNN trained while the rest of the clips render); 65 s at first"}
 
 
 def _cpu() -> float:
