@@ -609,7 +609,8 @@ def audio_vector_model(world, *, progress=None, max_train: int = 1500, clip_seco
             start = time.perf_counter()
             say(f"audio: log-mel spectrograms of the {idx.size} training tracks ({clip_seconds:g} s clips; "
                 f"cached on disk)")
-            X_train = mel.some_mel_spectrograms(world.tracks, idx, duration=clip_seconds, cache_dir=cache_dir)
+            X_train = mel.some_mel_spectrograms(world.tracks, idx, duration=clip_seconds, cache_dir=cache_dir,
+                                                n_jobs=jobs)
             say(f"audio: training spectrograms ready in {time.perf_counter() - start:.1f} s")
         else:
             X_train = mels()[idx]

@@ -502,13 +502,14 @@ def prefetch_mel_spectrograms(tracks: pd.DataFrame, *, duration: float = DEFAULT
 
 def some_mel_spectrograms(tracks: pd.DataFrame, positions, *, duration: float = DEFAULT_DURATION,
                           n_mels: int = MEL_BANDS, n_fft: int = MEL_N_FFT, hop_length: int = MEL_HOP,
-                          cache_dir=None) -> np.ndarray:
+                          cache_dir=None, n_jobs: int = 1) -> np.ndarray:
     """The spectrograms of some rows of ``tracks`` now, while a prefetch of all of them goes on.
 
     When :func:`prefetch_mel_spectrograms` started workers on these tracks and settings, this
     process helps with the batches that hold ``positions`` (and only those) and waits for them;
     the workers go on with the rest, which a later :func:`mel_spectrograms` call joins as usual.
-    Otherwise the rows are read from the cache or computed here, as :func:`mel_spectrograms` would.
+    Otherwise the rows are read from the cache or computed, as :func:`mel_spectrograms` would
+    (with ``n_jobs`` processes).
 
     Returns
     -------
@@ -520,7 +521,7 @@ def some_mel_spectrograms(tracks: pd.DataFrame, positions, *, duration: float = 
     pool = _BACKGROUND.get(key)
     if pool is None:
         return mel_spectrograms(tracks.iloc[positions], duration=duration, n_mels=n_mels, n_fft=n_fft,
-                                hop_length=hop_length, cache_dir=cache_dir)
+                                hop_length=hop_length, cache_dir=cache_dir, n_jobs=n_jobs)
     where = {i: (k, j) for k, batch in enumerate(pool.batches) for j, i in enumerate(batch)}
     pool.run_until({where[i][0] for i in positions if i in where})
     out = np.empty((len(positions),) + shape, dtype=np.float16)
