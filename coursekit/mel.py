@@ -238,8 +238,7 @@ def _mel_batch(rows: list, duration: float, n_mels: int, n_fft: int, hop_length:
     """
     mels = np.concatenate([_log_mel(_render_batch(rows[k: k + _PART], duration=duration),  # rooms' FFTs together
                                     n_mels, n_fft, hop_length).astype(np.float16)
-                           for k in range(0, len(rows), _PART)]) if rows else \
-        _log_mel(_render_batch(rows, duration=duration), n_mels, n_fft, hop_length).astype(np.float16)
+                           for k in range(0, max(len(rows), 1), _PART)])  # no rows: one empty part
     for path, m in zip(paths, mels):
         if path is not None:
             _write_mel(path, m)
